@@ -1,0 +1,251 @@
+"""Process instances: start, list, state, cancel, incidents, retry after an incident, and migration
+of running instances to another version."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, HTTPException, Query, status
+from sqlalchemy.orm import Session
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import AnyUser, ApiContext, ContextDep, Engineer, EngineerOrSupervisor
+from api.pagination import Page, Paging
+from api.schemas.messages import MigrationIn, MigrationOut, VerdictOut
+from api.schemas.processes import CancelRequest, IncidentOut, InstanceOut, InstanceStart, InstanceState, RetryRequest
+from mom import instances
+from mom.db.audit import append_audit_entry
+from mom.db.errors import RecordNotFound
+from mom.db.models import ProcessDefinition, ProcessInstance
+from mom.db.processes import (
+    change_process_instance_status,
+    deploy_process_definition,
+    get_process_instance,
+    list_process_instances,
+    start_process_instance,
+)
+from mom.domain import IllegalTransition, ProcessInstanceStatus
+from mom.migration import audit_details, migrate_process
+from mom.process_store import ProcessVersion
+
+router = APIRouter(prefix="/instances", tags=["instances"])
+
+_STATUS = {
+    WorkflowExecutionStatus.RUNNING: ProcessInstanceStatus.RUNNING,
+    WorkflowExecutionStatus.COMPLETED: ProcessInstanceStatus.COMPLETED,
+    WorkflowExecutionStatus.FAILED: ProcessInstanceStatus.FAILED,
+    WorkflowExecutionStatus.TIMED_OUT: ProcessInstanceStatus.FAILED,
+    WorkflowExecutionStatus.CANCELED: ProcessInstanceStatus.CANCELLED,
+    WorkflowExecutionStatus.TERMINATED: ProcessInstanceStatus.TERMINATED,
+}
+
+
+def _out(row: ProcessInstance) -> InstanceOut:
+    return InstanceOut(workflow_id=row.workflow_id, run_id=row.run_id, process_id=row.definition.process_key,
+                       version=row.definition.version, business_key=row.business_key, status=row.status.value,
+                       started_by=row.started_by, started_at=row.started_at, ended_at=row.ended_at)
+
+
+def _definition_row(context: ApiContext, session: Session, chosen: ProcessVersion, user: str) -> ProcessDefinition:
+    """The database row of the diagram an engine version was compiled from (recorded now when the
+    version was deployed with ``mom deploy`` rather than through the API)."""
+    row = session.execute(sa.select(ProcessDefinition).where(
+        ProcessDefinition.process_key == chosen.process_id, ProcessDefinition.sha256 == chosen.source_sha256,
+    )).scalar_one_or_none()
+    if row is not None:
+        return row
+    source = (context.store.source_dir / f"{chosen.source_sha256}.bpmn").read_text(encoding="utf-8")
+    row, _ = deploy_process_definition(session, process_key=chosen.process_id, bpmn_xml=source,
+                                       deployed_by=chosen.deployed_by, reason="recorded at first start")
+    return row
+
+
+@router.post("", response_model=InstanceOut, status_code=status.HTTP_201_CREATED)
+async def start(context: ContextDep, user: EngineerOrSupervisor, body: InstanceStart) -> InstanceOut:
+    versions = context.store.versions(body.process_id)
+    chosen = versions[-1] if versions and body.version is None else next(
+        (v for v in versions if v.version == body.version), None)
+    if chosen is None:
+        what = f"version {body.version} of " if versions else ""
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"process_id: {what}'{body.process_id}' is not deployed")
+    workflow_id = f"{body.process_id}-{body.business_key or uuid.uuid4().hex[:12]}"
+
+    def record(session: Session) -> None:
+        definition = _definition_row(context, session, chosen, user.username)
+        start_process_instance(session, process_definition_id=definition.id, workflow_id=workflow_id,
+                               started_by=user.username, business_key=body.business_key)
+
+    await context.db(record)  # first, so the inbox finds the instance and its requester
+    client = await context.temporal()
+    try:
+        started = await instances.start_instance(
+            client, context.store, body.process_id, task_queue=context.settings.task_queue,
+            variables=body.variables, business_key=body.business_key, started_by=user.username,
+            version=chosen.version, workflow_id=workflow_id)
+    except WorkflowAlreadyStartedError:
+        await context.db(lambda s: _set_status(s, workflow_id, ProcessInstanceStatus.FAILED))
+        raise HTTPException(status.HTTP_409_CONFLICT, f"business_key: an instance '{workflow_id}' exists") from None
+    except BaseException:
+        await context.db(lambda s: _set_status(s, workflow_id, ProcessInstanceStatus.FAILED))
+        raise
+
+    def set_run(session: Session) -> InstanceOut:
+        row = get_process_instance(session, workflow_id=workflow_id)
+        row.run_id = started.run_id
+        return _out(row)
+
+    return await context.db(set_run)
+
+
+@router.post("/migrations", response_model=MigrationOut,
+             responses={404: {"description": "the process has no such version"}})
+async def migrate(context: ContextDep, user: Engineer, body: MigrationIn) -> MigrationOut:
+    """Check every running instance of the process against ``to_version`` (history replay and tasks
+    in flight); unless ``dry_run``, move the safe ones, each with an audit entry."""
+    try:
+        verdicts = await migrate_process(await context.temporal(), context.store, body.process_id, body.to_version,
+                                         dry_run=body.dry_run, user=user.username, reason=body.reason)
+    except LookupError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"process_id/to_version: {exc}") from None
+    target = next(v for v in context.store.versions(body.process_id) if v.version == body.to_version)
+
+    def record(session: Session) -> None:
+        for verdict in (v for v in verdicts if v.migrated):
+            append_audit_entry(session, actor=user.username, action="instance.migrated",
+                               entity_type="process_instance", entity_id=verdict.instance_id, reason=body.reason,
+                               details=audit_details(verdict, target))
+
+    if any(v.migrated for v in verdicts):
+        await context.db(record)
+    return MigrationOut(process_id=body.process_id, to_version=body.to_version, dry_run=body.dry_run,
+                        verdicts=[VerdictOut(instance_id=v.instance_id, from_sha256=v.from_sha256, safe=v.safe,
+                                             migrated=v.migrated, reasons=list(v.reasons)) for v in verdicts])
+
+
+def _set_status(session: Session, workflow_id: str, to: ProcessInstanceStatus) -> None:
+    with contextlib.suppress(IllegalTransition, RecordNotFound):
+        change_process_instance_status(session, workflow_id=workflow_id, to=to)
+
+
+@router.get("", response_model=Page[InstanceOut])
+async def index(context: ContextDep, user: AnyUser, paging: Paging,
+                status_: Annotated[ProcessInstanceStatus | None, Query(alias="status")] = None,
+                process_id: Annotated[str | None, Query(max_length=200)] = None,
+                business_key: Annotated[str | None, Query(max_length=200)] = None,
+                with_open_incidents: bool | None = None) -> Page[InstanceOut]:
+    def work(session: Session) -> Page[InstanceOut]:
+        items, total = list_process_instances(session, status=status_, process_key=process_id,
+                                              business_key=business_key, with_open_incidents=with_open_incidents,
+                                              offset=paging.offset, limit=paging.limit)
+        return Page(items=[_out(i) for i in items], total=total, **paging.model_dump())
+
+    return await context.db(work, write=False)
+
+
+async def _describe(client: Client, workflow_id: str) -> Any:
+    try:
+        return await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise
+
+
+@router.get("/{workflow_id}", response_model=InstanceOut)
+async def show(context: ContextDep, user: AnyUser, workflow_id: str) -> InstanceOut:
+    """The instance, its status refreshed from Temporal."""
+    description = await _describe(await context.temporal(), workflow_id)
+    live = _STATUS.get(description.status) if description and description.status else None
+
+    def work(session: Session) -> InstanceOut | None:
+        try:
+            row = get_process_instance(session, workflow_id=workflow_id)
+        except RecordNotFound:
+            return None
+        if live is not None and live != row.status:
+            _set_status(session, workflow_id, live)
+        return _out(row)
+
+    found = await context.db(work)
+    if found is not None:
+        return found
+    if description is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no process instance '{workflow_id}'")
+    memo = await description.memo()
+    return InstanceOut(workflow_id=workflow_id, run_id=description.run_id, process_id=str(memo.get("process_id")),
+                       version=int(memo.get("version") or 0), business_key=None,
+                       status=(live or ProcessInstanceStatus.RUNNING).value, started_by=None,
+                       started_at=description.start_time, ended_at=description.close_time)
+
+
+@router.get("/{workflow_id}/state", response_model=InstanceState)
+async def state(context: ContextDep, user: AnyUser, workflow_id: str) -> InstanceState:
+    """The live state from the workflow: active elements, variables, pending tasks, incident."""
+    live = await instances.instance_state(await context.temporal(), workflow_id)
+    return InstanceState(workflow_id=workflow_id, process_id=live.get("process_id"), version=live.get("version"),
+                         business_key=live.get("business_key"), status=str(live.get("status")),
+                         active=list(live.get("active") or []), completed=list(live.get("completed") or []),
+                         variables=dict(live.get("variables") or {}), user_tasks=list(live.get("user_tasks") or []),
+                         incident=live.get("incident"), running_activities=list(live.get("running_activities") or []))
+
+
+@router.get("/{workflow_id}/incidents", response_model=list[IncidentOut])
+async def incidents(context: ContextDep, user: AnyUser, workflow_id: str) -> list[IncidentOut]:
+    live = await instances.instance_state(await context.temporal(), workflow_id)
+    incident = live.get("incident")
+    if not incident:
+        return []
+    return [IncidentOut(element_id=incident.get("element_id"), message=str(incident.get("message")),
+                        kind=incident.get("kind"), at=incident.get("at"))]
+
+
+@router.post("/{workflow_id}/retry", response_model=dict[str, Any])
+async def retry(context: ContextDep, user: EngineerOrSupervisor, workflow_id: str,
+                body: RetryRequest) -> dict[str, Any]:
+    client = await context.temporal()
+    try:
+        result = await instances.retry_incident(client, workflow_id, body.variables, user=user.username)
+    except instances.TaskRefused as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"{workflow_id}: {exc}") from None
+    except instances.InstanceNotFound:
+        description = await _describe(client, workflow_id)  # Temporal says NOT_FOUND for a closed one too
+        if description is None:
+            raise
+        ended = description.status.name.lower() if description.status else "closed"
+        raise HTTPException(status.HTTP_409_CONFLICT, f"{workflow_id} is {ended}: nothing to retry") from None
+    await context.db(lambda s: append_audit_entry(
+        s, actor=user.username, action="process.retried", entity_type="process instance", entity_id=workflow_id,
+        reason=body.reason, details={"variables": sorted(body.variables)}))
+    return result
+
+
+@router.post("/{workflow_id}/cancel", response_model=InstanceOut, status_code=status.HTTP_202_ACCEPTED)
+async def cancel(context: ContextDep, user: EngineerOrSupervisor, workflow_id: str,
+                 body: CancelRequest) -> InstanceOut:
+    client = await context.temporal()
+    description = await _describe(client, workflow_id)
+    if description is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no process instance '{workflow_id}'")
+    if description.status != WorkflowExecutionStatus.RUNNING:
+        raise HTTPException(status.HTTP_409_CONFLICT,
+                            f"{workflow_id} is {description.status.name.lower() if description.status else '?'}, "
+                            "not running")
+    await client.get_workflow_handle(workflow_id).cancel()
+
+    def record(session: Session) -> InstanceOut:
+        append_audit_entry(session, actor=user.username, action="process.cancelled",
+                           entity_type="process instance", entity_id=workflow_id, reason=body.reason)
+        _set_status(session, workflow_id, ProcessInstanceStatus.CANCELLED)
+        try:
+            return _out(get_process_instance(session, workflow_id=workflow_id))
+        except RecordNotFound:
+            return InstanceOut(workflow_id=workflow_id, run_id=description.run_id, process_id="?", version=0,
+                               business_key=None, status="cancelled", started_by=None,
+                               started_at=description.start_time)
+
+    return await context.db(record)

@@ -1,0 +1,3 @@
+from mom.cli import run
+
+run()

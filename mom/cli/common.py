@@ -1,0 +1,61 @@
+"""Helpers shared by the command modules: settings, Temporal connection, output."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from rich.console import Console
+
+from mom.settings import Settings, load_settings
+
+T = TypeVar("T")
+console = Console()
+errors = Console(stderr=True)
+
+
+def parse_vars(items: list[str] | None) -> dict[str, Any]:
+    """``k=v`` pairs; values are JSON when they parse (``qty=25`` is 25), else strings."""
+    variables: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise SystemExit(f"--var {item!r}: expected NAME=VALUE")
+        name, raw = item.split("=", 1)
+        try:
+            variables[name.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            variables[name.strip()] = raw
+    return variables
+
+
+def parse_json_arg(text: str, option: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"{option}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+
+
+async def connect(settings: Settings) -> Any:
+    from temporalio.client import Client
+
+    try:
+        return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    except Exception as exc:
+        raise SystemExit(
+            f"cannot reach Temporal at {settings.temporal_address} ({exc}); start the stack with 'mom up'"
+        ) from None

@@ -1,0 +1,116 @@
+"""Data functions for users (the password hash is computed by the caller, see ``mom.users``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from mom.db.audit import append_audit_entry
+from mom.db.base import utcnow
+from mom.db.errors import RecordConflict
+from mom.db.models import User
+from mom.db.queries import fetch_by, page
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password_hash: str,
+    actor: str,
+    roles: Iterable[str] = (),
+    groups: Iterable[str] = (),
+    work_centers: Iterable[str] = (),
+    full_name: str | None = None,
+    must_change_password: bool = False,
+) -> User:
+    if session.scalar(sa.select(User.id).where(User.username == username)) is not None:
+        raise RecordConflict(f"user '{username}' already exists")
+    user = User(
+        username=username,
+        full_name=full_name,
+        password_hash=password_hash,
+        roles=sorted(set(roles)),
+        groups=sorted(set(groups)),
+        work_centers=sorted(set(work_centers)),
+        active=True,
+        must_change_password=must_change_password,
+    )
+    session.add(user)
+    session.flush()
+    append_audit_entry(
+        session,
+        actor=actor,
+        action="user.created",
+        entity_type="user",
+        entity_id=username,
+        details={"roles": user.roles, "groups": user.groups, "work_centers": user.work_centers},
+    )
+    return user
+
+
+def get_user(session: Session, *, username: str) -> User:
+    return fetch_by(session, sa.select(User).where(User.username == username), entity="user", key=username)
+
+
+def find_user(session: Session, *, username: str) -> User | None:
+    return session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
+
+
+def count_users(session: Session) -> int:
+    return int(session.execute(sa.select(sa.func.count()).select_from(User)).scalar_one())
+
+
+def list_users(
+    session: Session, *, role: str | None = None, active: bool | None = None, offset: int = 0, limit: int = 100
+) -> tuple[Sequence[User], int]:
+    stmt = sa.select(User)
+    if active is not None:
+        stmt = stmt.where(User.active == active)
+    items, _ = page(session, stmt.order_by(User.username), offset=0, limit=1000)
+    # roles are a JSON list: filter in Python (a plant has hundreds of users, not millions)
+    chosen = [u for u in items if role is None or role in u.roles]
+    return chosen[offset : offset + limit], len(chosen)
+
+
+def set_password_hash(
+    session: Session, *, username: str, password_hash: str, actor: str, must_change: bool = False
+) -> User:
+    user = get_user(session, username=username)
+    user.password_hash = password_hash
+    user.must_change_password = must_change
+    user.password_changed_at = utcnow()
+    append_audit_entry(session, actor=actor, action="user.password_changed", entity_type="user", entity_id=username)
+    session.flush()
+    return user
+
+
+def update_user(
+    session: Session,
+    *,
+    username: str,
+    actor: str,
+    roles: Iterable[str] | None = None,
+    groups: Iterable[str] | None = None,
+    work_centers: Iterable[str] | None = None,
+    active: bool | None = None,
+    full_name: str | None = None,
+) -> User:
+    user = get_user(session, username=username)
+    changes: dict[str, object] = {}
+    if roles is not None:
+        user.roles = changes["roles"] = sorted(set(roles))
+    if groups is not None:
+        user.groups = changes["groups"] = sorted(set(groups))
+    if work_centers is not None:
+        user.work_centers = changes["work_centers"] = sorted(set(work_centers))
+    if active is not None:
+        user.active = changes["active"] = active
+    if full_name is not None:
+        user.full_name = changes["full_name"] = full_name
+    append_audit_entry(session, actor=actor, action="user.updated", entity_type="user", entity_id=username,
+                       details=changes)
+    session.flush()
+    return user

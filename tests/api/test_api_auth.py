@@ -1,0 +1,127 @@
+"""Sign-in, tokens (expired, forged, missing), roles, user administration, first admin."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import jwt
+from api_client import PASSWORD, Api
+
+from mom.settings import Settings, load_settings
+from mom.users import ensure_first_admin
+
+
+async def test_sign_in_and_me(api: Api) -> None:
+    response = await api.http.post("/auth/token", data={"username": "sam", "password": PASSWORD})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "bearer" and body["expires_in"] == 30 * 60
+    me = await api.http.get("/auth/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status_code == 200
+    assert me.json()["username"] == "sam" and me.json()["roles"] == ["supervisor"]
+
+
+async def test_wrong_password_and_unknown_user_are_401(api: Api) -> None:
+    for user, password in (("sam", "wrong-password!"), ("ghost", PASSWORD)):
+        response = await api.http.post("/auth/token", data={"username": user, "password": password})
+        assert response.status_code == 401
+        assert "wrong user name or password" in response.json()["detail"]
+
+
+async def test_missing_forged_and_expired_tokens_are_401_naming_why(api: Api, settings: Settings) -> None:
+    response = await api.http.get("/auth/me")
+    assert response.status_code == 401 and "not signed in" in response.json()["detail"]
+    assert response.headers["www-authenticate"] == "Bearer"
+    forged = jwt.encode({"sub": "root", "exp": datetime.now(UTC) + timedelta(minutes=5)},
+                        "another-secret-of-at-least-32-bytes!", algorithm="HS256")
+    response = await api.http.get("/auth/me", headers={"Authorization": f"Bearer {forged}"})
+    assert response.status_code == 401 and "invalid" in response.json()["detail"]
+    expired = jwt.encode({"sub": "sam", "exp": datetime.now(UTC) - timedelta(seconds=5)}, settings.secret_key,
+                         algorithm="HS256")
+    response = await api.http.get("/auth/me", headers={"Authorization": f"Bearer {expired}"})
+    assert response.status_code == 401 and "expired" in response.json()["detail"]
+
+
+async def test_a_token_used_before_still_expires_at_its_time(api: Api, settings: Settings) -> None:
+    """Tokens verified once are remembered (signature and claims); the expiry is still checked on
+    every request."""
+    import asyncio
+
+    soon = jwt.encode({"sub": "sam", "exp": datetime.now(UTC) + timedelta(seconds=2)}, settings.secret_key,
+                      algorithm="HS256")
+    headers = {"Authorization": f"Bearer {soon}"}
+    for _ in range(2):  # the second time from memory
+        assert (await api.http.get("/auth/me", headers=headers)).json()["username"] == "sam"
+    await asyncio.sleep(2.1)
+    response = await api.http.get("/auth/me", headers=headers)
+    assert response.status_code == 401 and "expired" in response.json()["detail"]
+    tampered = soon[:-2] + ("AA" if not soon.endswith("AA") else "BB")  # not the remembered token: checked anew
+    response = await api.http.get("/auth/me", headers={"Authorization": f"Bearer {tampered}"})
+    assert response.status_code == 401 and "invalid" in response.json()["detail"]
+
+
+async def test_role_checks_name_the_endpoint_and_role(api: Api) -> None:
+    response = await api.get("/users", "sam")
+    assert response.status_code == 403
+    assert "GET /users needs role admin" in response.json()["detail"]
+    assert (await api.get("/process-definitions", "nora")).status_code == 403
+    assert (await api.get("/users", "root")).status_code == 200
+
+
+async def test_admin_creates_user_who_signs_in_then_conflict_and_422(api: Api) -> None:
+    name = f"new{datetime.now(UTC).strftime('%H%M%S%f')}"
+    body = {"username": name, "password": "a-long-password", "roles": ["operator"], "groups": ["operators"]}
+    response = await api.post("/users", "root", json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["roles"] == ["operator"]
+    assert (await api.post("/users", "root", json=body)).status_code == 409
+    short = await api.post("/users", "root", json={**body, "username": name + "x", "password": "short"})
+    assert short.status_code == 422 and "password" in str(short.json()["detail"])
+    bad_role = await api.post("/users", "root", json={**body, "username": name + "y", "roles": ["king"]})
+    assert bad_role.status_code == 422
+    assert (await api.get("/users/nobody-here", "root")).status_code == 404
+    signed = await api.http.post("/auth/token", data={"username": name, "password": "a-long-password"})
+    assert signed.status_code == 200
+    listed = await api.get("/users", "root", params={"role": "operator", "limit": 500})
+    assert name in [u["username"] for u in listed.json()["items"]]
+    # deactivated: the token stops working at once
+    token = signed.json()["access_token"]
+    assert (await api.patch(f"/users/{name}", "root", json={"active": False})).status_code == 200
+    gone = await api.http.get("/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert gone.status_code == 401
+
+
+async def test_reset_password_forces_a_change_before_anything_else(api: Api) -> None:
+    name = f"reset{datetime.now(UTC).strftime('%H%M%S%f')}"
+    await api.post("/users", "root", json={"username": name, "password": "first-password", "roles": ["engineer"]})
+    assert (await api.post(f"/users/{name}/password", "root", json={"new_password": "temporary-pass"})).status_code \
+        == 200
+    token = (await api.http.post("/auth/token", data={"username": name, "password": "temporary-pass"})).json()[
+        "access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    blocked = await api.http.get("/process-definitions", headers=headers)
+    assert blocked.status_code == 403 and "one-time password" in blocked.json()["detail"]
+    wrong = await api.http.post("/auth/password", headers=headers,
+                                json={"current_password": "nope-nope-nope", "new_password": "brand-new-password"})
+    assert wrong.status_code == 403
+    changed = await api.http.post("/auth/password", headers=headers,
+                                  json={"current_password": "temporary-pass", "new_password": "brand-new-password"})
+    assert changed.status_code == 200 and changed.json()["must_change_password"] is False
+    assert (await api.http.get("/process-definitions", headers=headers)).status_code == 200
+
+
+def test_first_admin_is_created_once_with_a_one_time_password(tmp_path: Path) -> None:
+    settings = load_settings(environment="test", data_dir=tmp_path, secret_key="s" * 40)
+    password = ensure_first_admin(settings)
+    assert password is not None and len(password) >= 16
+    assert ensure_first_admin(settings) is None
+
+
+def test_no_default_secret_outside_development(tmp_path: Path) -> None:
+    import pytest
+
+    from api.app import create_app
+
+    with pytest.raises(ValueError, match="MOM_SECRET_KEY"):
+        create_app(load_settings(environment="test", data_dir=tmp_path))

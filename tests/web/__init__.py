@@ -1,0 +1,1 @@
+"""Web UI tests: Playwright driving Debian's Chromium against the served UI."""
