@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from mom.db.inbox import close_workflow_task, open_workflow_tasks, take_write_lock
+from mom.db.inbox import close_workflow_task, open_workflow_tasks
+from mom.db.transactions import writing
 
 logger = logging.getLogger("mom.inbox")
 
@@ -44,8 +45,7 @@ class InboxActivities:
         workflow_id = str(workflow_id)
         for attempt in range(2):
             try:
-                with self._sessions() as session, session.begin():
-                    take_write_lock(session)
+                with writing(self._sessions) as session:
                     created = open_workflow_tasks(
                         session, workflow_id=workflow_id, tasks=tasks, run_id=request.get("run_id"),
                         process_key=request.get("process_id"), version=request.get("version"),
@@ -71,8 +71,7 @@ class InboxActivities:
                                    type="InvalidInput", non_retryable=True)
         for attempt in range(2):
             try:
-                with self._sessions() as session, session.begin():
-                    take_write_lock(session)
+                with writing(self._sessions) as session:
                     result = close_workflow_task(
                         session, workflow_id=workflow_id, workflow_task_id=task_id,
                         element_id=str(request.get("element_id") or "?"), outcome=outcome, user=request.get("user"),

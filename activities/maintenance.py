@@ -20,7 +20,7 @@ from temporalio.exceptions import ApplicationError
 
 from mom.db import RecordConflict, RecordNotFound
 from mom.db import maintenance as data
-from mom.db.inbox import take_write_lock
+from mom.db.transactions import writing
 from mom.domain import DomainError
 
 T = TypeVar("T")
@@ -59,8 +59,7 @@ class DataWork:
     async def write(self, work: Callable[[Session], T], refused: type[DomainError] | None = None) -> T:
         def run() -> T:
             try:
-                with self._sessions() as session, session.begin():
-                    take_write_lock(session)
+                with writing(self._sessions) as session:
                     return work(session)
             except DomainError as exc:
                 code = getattr(exc, "code", None)

@@ -40,8 +40,8 @@ from activities.changes import redispatch_unassigned
 from mom.b2mml import write_production_performance
 from mom.db import RecordConflict, RecordNotFound, execution
 from mom.db.exchange import production_performance
-from mom.db.inbox import take_write_lock
 from mom.db.orders import get_production_order_by_number
+from mom.db.transactions import writing
 from mom.domain import DomainError
 
 logger = logging.getLogger("mom.records")
@@ -96,8 +96,7 @@ class RecordActivities:
     async def _write(self, work: Callable[[Session], T]) -> T:
         def run() -> T:
             try:
-                with self._sessions() as session, session.begin():
-                    take_write_lock(session)
+                with writing(self._sessions) as session:
                     return work(session)
             except execution.ExecutionRefused as exc:
                 raise ApplicationError(str(exc), {"code": exc.code, "message": str(exc)},

@@ -16,9 +16,9 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
-from mom.db.inbox import take_write_lock
 from mom.db.inbox_list import InboxTotals
 from mom.db.migrate import refresh_planner_statistics
+from mom.db.transactions import take_write_lock
 from mom.process_store import ProcessStore
 from mom.settings import Settings
 from mom.users import Role

@@ -71,7 +71,7 @@ sys.path.insert(0, str(HERE))
 from plain_order import PlainPeople, PlainProductionOrder, Shape, order_shape, plain_step  # noqa: E402
 
 from mom import instances  # noqa: E402
-from mom.db.inbox import take_write_lock  # noqa: E402
+from mom.db.transactions import writing  # noqa: E402
 from mom.demo.people import Decisions, ScriptedPeople  # noqa: E402
 from mom.demo.plant import PROCESSES, EmbeddedPlant, PlantOptions  # noqa: E402
 from mom.demo.seed import receive_orders  # noqa: E402
@@ -179,10 +179,10 @@ class OrderIntake:
             self._batches += 1
             for attempt in range(5):
                 try:
-                    with self._plant.sessions() as session, session.begin():
-                        take_write_lock(session)  # wait for the writers of the running orders
-                        numbers += receive_orders(session, self._plant.layout, [1] * self._round,
+                    with writing(self._plant.sessions) as session:  # waits for the running orders' writers
+                        received = receive_orders(session, self._plant.layout, [1] * self._round,
                                                   prefix=f"PO{self._batches:04d}")
+                    numbers += received  # only once committed
                     break
                 except OperationalError:  # still locked after the busy timeout: the load is high
                     if attempt == 4:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from mom.db.engine import create_database_engine, create_session_factory
 from mom.db.migrate import upgrade_engine
 from mom.db.models import User
+from mom.db.transactions import writing
 from mom.db.users import count_users, create_user, find_user
 from mom.settings import Settings
 
@@ -98,7 +99,7 @@ def ensure_first_admin(settings: Settings) -> str | None:
     engine = create_database_engine(settings.effective_database_url)
     try:
         upgrade_engine(engine)
-        with create_session_factory(engine)() as session, session.begin():
+        with writing(create_session_factory(engine)) as session:
             if count_users(session) > 0:
                 return None
             password = secrets.token_urlsafe(15)

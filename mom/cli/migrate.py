@@ -55,12 +55,13 @@ def _audit(database_url: str, args: argparse.Namespace, verdicts: list[Any]) -> 
     from mom.db import create_database_engine, create_session_factory
     from mom.db.audit import append_audit_entry
     from mom.db.migrate import upgrade_engine
+    from mom.db.transactions import writing
 
     target = next(v for v in ProcessStore(settings().data_dir).versions(args.process_id) if v.version == args.version)
     engine = create_database_engine(database_url)
     try:
         upgrade_engine(engine)
-        with create_session_factory(engine)() as session, session.begin():
+        with writing(create_session_factory(engine)) as session:
             for verdict in (v for v in verdicts if v.migrated):
                 append_audit_entry(session, actor=args.by, action="instance.migrated", entity_type="process_instance",
                                    entity_id=verdict.instance_id, reason=args.reason,

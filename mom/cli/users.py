@@ -12,6 +12,7 @@ from rich.table import Table
 from mom.cli.common import console, errors, print_json, settings
 from mom.db import RecordConflict, RecordNotFound, create_database_engine, create_session_factory
 from mom.db.migrate import upgrade_engine
+from mom.db.transactions import writing
 from mom.db.users import list_users, set_password_hash
 from mom.users import Role, add_user, check_password, hash_password
 
@@ -60,7 +61,7 @@ def _sessions() -> Any:
 def cmd_add(args: argparse.Namespace) -> int:
     password = _new_password()
     try:
-        with _sessions()() as session, session.begin():
+        with writing(_sessions()) as session:
             add_user(session, username=args.username, password=password, actor="cli", roles=args.role,
                      groups=args.group, work_centers=args.work_center, full_name=args.full_name)
     except (RecordConflict, ValueError) as exc:
@@ -92,7 +93,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_passwd(args: argparse.Namespace) -> int:
     password = _new_password()
     try:
-        with _sessions()() as session, session.begin():
+        with writing(_sessions()) as session:
             set_password_hash(session, username=args.username, password_hash=hash_password(password), actor="cli",
                               must_change=not args.keep)
     except RecordNotFound as exc:

@@ -34,16 +34,6 @@ def _due(value: Any) -> datetime | None:
     return due.replace(tzinfo=UTC) if due.tzinfo is None else due.astimezone(UTC)
 
 
-def take_write_lock(session: Session) -> None:
-    """On SQLite, take the write lock at the start of a transaction that will write.
-
-    A deferred transaction that reads first and writes later fails at once with "database is
-    locked" when another writer got in between (the busy timeout cannot help it); a write as the
-    first statement waits for the lock instead. A no-op on PostgreSQL (row locks do the job)."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(sa.text("UPDATE audit_head SET seq = seq WHERE 1 = 0"))
-
-
 def _rowcount(result: Any) -> int:
     return int(result.rowcount)
 

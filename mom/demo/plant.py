@@ -25,6 +25,7 @@ from temporalio.worker import Worker
 from activities.machines import MachineActivities
 from connectors.opcua import SessionPool
 from mom.db import create_database_engine, create_session_factory, upgrade_database
+from mom.db.transactions import writing
 from mom.demo.seed import ShiftPlant, create_shift_plant, machine_names
 from mom.deployment import deploy_file
 from mom.monitoring.monitor import MachineMonitor, exception_starter, load_monitored_units
@@ -152,7 +153,7 @@ class EmbeddedPlant:
         engine = create_database_engine(url)
         self._stack.callback(engine.dispose)
         self.sessions = create_session_factory(engine)
-        with self.sessions() as session, session.begin():
+        with writing(self.sessions) as session:
             self.layout = create_shift_plant(session, site=self.options.site,
                                              endpoints={n: m.endpoint for n, m in self.machines.items()})
 

@@ -34,6 +34,7 @@ from mom import instances
 from mom.db.equipment import add_planned_downtime, add_shift, equipment_time_zone, get_equipment_by_path
 from mom.db.models import Equipment, JobOrder, MachineEvent
 from mom.db.orders import get_production_order_by_number
+from mom.db.transactions import writing
 from mom.demo.people import Decisions, ScriptedPeople, TaskLedger
 from mom.demo.plant import EmbeddedPlant
 from mom.demo.seed import receive_orders
@@ -199,7 +200,7 @@ class Shift:
         clock = time.monotonic()
         self._started_at = datetime.now(UTC)
         quantities = [self._rng.randint(opts.min_quantity, opts.max_quantity) for _ in range(opts.orders)]
-        with plant.sessions() as session, session.begin():
+        with writing(plant.sessions) as session:
             install_shift_calendar(session, site_path=plant.layout.area.rsplit(".", 1)[0],
                                    plant_started_at=self._started_at)
             numbers = receive_orders(session, plant.layout, quantities)

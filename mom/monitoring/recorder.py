@@ -10,6 +10,7 @@ import logging
 from sqlalchemy.orm import Session, sessionmaker
 
 from mom.db.events import record_machine_event
+from mom.db.transactions import writing
 from mom.monitoring.rules import Observation
 
 _log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ class EventRecorder:
             return len(batch)
 
     def _write(self, batch: list[Observation]) -> None:
-        with self.sessions.begin() as session:
+        with writing(self.sessions) as session:
             for obs in batch:
                 record_machine_event(
                     session, work_unit_id=obs.work_unit_id, kind=obs.kind, name=obs.name, at=obs.at,
