@@ -3,7 +3,7 @@ under concurrent load from a second process on loopback.
 
     .venv/bin/python bench/api.py [--open-tasks 10000] [--rate 40] [--seed 1] [--flow-rate 2] [--instances 120]
                                   [--flows-at-once N]
-                                  [--readers N] [--api-workers 2] [--database-url URL]
+                                  [--readers N] [--api-workers 2] [--warm-up 5] [--database-url URL]
 
 Child processes serve the API (uvicorn, ``--api-workers`` processes) and run the Temporal worker;
 this process is the load: the inbox is listed (``GET /tasks``, page of 50, as a supervisor who sees
@@ -30,7 +30,9 @@ those 200 people completing a task every 100 s, 7,200 completions an hour) on th
 schedule, whether or not the earlier ones finished; or, with ``--flows-at-once N``, N at a time without
 pause (a saturation test of the engine: the Temporal server and worker take the CPUs the API needs). All load comes from
 this process; the API, the Temporal worker and the Temporal server are other processes on the same
-CPUs. Also
+CPUs. Before the measured run, the same load runs for ``--warm-up`` seconds (5) once the API answers: a
+plant's API has been up for hours, so its first requests (each process's pools, caches and code paths
+still cold) are shown on a line of their own, not mixed into the figures. Also
 printed: the API processes' CPU time per request, and the machine's load average before and after
 (other work on the machine slows every figure).
 """
@@ -187,9 +189,10 @@ class Load:
 
 
 async def load(base: str, readers: int | None, rate: float, flow_rate: float | None, instances: int,
-               seed: int, open_tasks: int = 10_000, at_once: int = 4) -> Load:
+               seed: int, open_tasks: int = 10_000, at_once: int = 4, phase: str = "B") -> Load:
     """Inbox lists (open loop at ``rate``/s, or ``readers`` closed-loop readers) while ``instances``
-    flows run (open loop at ``flow_rate``/s, or ``at_once`` at a time when it is None)."""
+    flows run (open loop at ``flow_rate``/s, or ``at_once`` at a time when it is None); the instances'
+    business keys start with ``phase``."""
     result = Load()
 
     async def count(_request: httpx.Request) -> None:
@@ -265,7 +268,7 @@ async def load(base: str, readers: int | None, rate: float, flow_rate: float | N
 
         async def flow(n: int) -> None:
             started = await http.post("/instances", headers=headers, json={"process_id": "two_steps",
-                                                                           "business_key": f"B-{n}"})
+                                                                           "business_key": f"{phase}-{n}"})
             workflow_id = started.json()["workflow_id"]
             task = await task_of(workflow_id, "check")
             t0 = time.perf_counter()
@@ -299,6 +302,29 @@ async def load(base: str, readers: int | None, rate: float, flow_rate: float | N
         return result
 
 
+def wait_until_serving(base: str, timeout_s: float) -> None:
+    """Until the API answers (uvicorn's parent listens before its worker processes have loaded the app)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(f"{base}/health", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the API at {base} did not answer GET /health within {timeout_s:.0f} s")
+        time.sleep(0.1)
+
+
+def warm_up_instances(args: argparse.Namespace) -> int:
+    """Instances of the warm-up: the same load as the run for about ``--warm-up`` seconds."""
+    if args.warm_up <= 0:
+        return 0
+    if args.flows_at_once:
+        return int(args.flows_at_once)
+    return max(1, round(args.flow_rate * args.warm_up))
+
+
 def verdict(value: float) -> str:
     return "target met" if value < TARGET_P99_MS else "target NOT met"
 
@@ -319,6 +345,8 @@ def main() -> int:
     parser.add_argument("--api-workers", type=int, default=2,
                         help="uvicorn worker processes serving the API (default 2, as `mom up` starts it: "
                              "MOM_API_WORKERS)")
+    parser.add_argument("--warm-up", type=float, default=5.0,
+                        help="seconds of the same load before the measured run, printed apart (0: none)")
     parser.add_argument("--database-url", help="default: a SQLite file in a temporary directory")
     parser.add_argument("--serve-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -344,13 +372,19 @@ def main() -> int:
                     subprocess.Popen(api_command(port, args.api_workers), env=env, cwd=HERE.parent)]
         try:
             wait_for_port("127.0.0.1", port, 60, "API")
+            base = f"http://127.0.0.1:{port}"
+            wait_until_serving(base, 60)
+            warm_instances = warm_up_instances(args)
+            warm = (asyncio.run(load(base, args.readers, args.rate, None if args.flows_at_once else args.flow_rate,
+                                     warm_instances, args.seed + 7, args.open_tasks, args.flows_at_once or 4, "W"))
+                    if warm_instances else None)
             load_before = os.getloadavg()
             cpu_before = cpu_seconds(children[1].pid)
             assert temporal.process is not None
             others = {"worker": children[0].pid, "Temporal server": temporal.process.pid}
             others_before = {name: cpu_seconds(pid) for name, pid in others.items()}
             own_before = resource.getrusage(resource.RUSAGE_SELF)
-            run = asyncio.run(load(f"http://127.0.0.1:{port}", args.readers, args.rate,
+            run = asyncio.run(load(base, args.readers, args.rate,
                                    None if args.flows_at_once else args.flow_rate, args.instances, args.seed,
                                    args.open_tasks, args.flows_at_once or 4))
             api_cpu = cpu_seconds(children[1].pid) - cpu_before
@@ -385,6 +419,11 @@ def main() -> int:
           f"this load process {own_cpu:.1f} s CPU; "
           + ", ".join(f"{name} {cpu:.1f} s" for name, cpu in others_cpu.items())
           + f"; all four {(api_cpu + own_cpu + sum(others_cpu.values())) / run.elapsed:.2f} of {os.cpu_count()} CPUs")
+    if warm is not None:
+        print(f"warm-up before the figures ({warm.elapsed:.1f} s, not in them: the API's processes had just started): "
+              + "; ".join(f"{name} n={len(values)} p99 {percentile(values, 0.99):.1f} ms"
+                          for name, values in warm.timings.items() if name != HANDOFF)
+              + (f"; {len(warm.failures)} failed, first: {warm.failures[0]}" if warm.failures else ""))
     if run.failures:
         print(f"{len(run.failures)} request(s) failed (not in the figures), first: {run.failures[0]}")
     print(f"{'measure':34} {'n':>6} {'p50 ms':>9} {'p99 ms':>9} {'mean ms':>9}  p99 < {TARGET_P99_MS:.0f} ms")

@@ -18,11 +18,13 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "api.py"
 @pytest.mark.slow
 @pytest.mark.timeout(400)
 def test_a_small_inbox_under_load_prints_p50_and_p99() -> None:
-    done = subprocess.run([sys.executable, str(BENCH), "--open-tasks", "300", "--instances", "4", "--rate", "10"],
+    done = subprocess.run([sys.executable, str(BENCH), "--open-tasks", "300", "--instances", "4", "--rate", "10",
+                           "--warm-up", "1"],
                           capture_output=True, text=True, timeout=380, env={**os.environ, "COLUMNS": "200"})
     out = done.stdout
     assert done.returncode in (0, 1), out[-3000:] + done.stderr[-3000:]  # 1: a target not met on this machine
     assert "seeded 300 open tasks" in out
+    assert re.search(r"^warm-up before the figures \([\d.]+ s, not in them.*inbox list n=\d+ p99", out, re.M), out
     assert "request(s) failed" not in out, out  # every list answered 200 with the whole inbox's total
     for measure in ("inbox list", "complete task", "complete -> next task in inbox"):
         row = re.search(rf"^{re.escape(measure)}\s+(\d+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+target (met|NOT met)$", out, re.M)
