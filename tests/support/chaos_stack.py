@@ -31,7 +31,6 @@ import contextlib
 import os
 import random
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -71,14 +70,14 @@ from mom.stack.temporal_server import TemporalDevServer, connect_when_ready
 from workflows.contracts import COMPLETE_USER_TASK_UPDATE
 
 from .api_people import PEOPLE, ApiLedger, ApiPerson, add_people
-from .worker_process import ROOT, WorkerProcess
+from .worker_process import ROOT, ChildProcess, WorkerProcess
 
 PROCESSES = ROOT / "bpmn" / "processes"
 PARTS = ("worker", "edge", "api", "temporal")
 T = TypeVar("T")
 
 
-class ApiProcess:
+class ApiProcess(ChildProcess):
     """``uvicorn api.app:create_app --factory`` on a loopback port, as ``mom up`` runs it."""
 
     def __init__(self, env: dict[str, str], log_file: Path) -> None:
@@ -102,21 +101,6 @@ class ApiProcess:
                 return bool(response.status == 200)
         except OSError:
             return False
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
 
 class CountingMachine(SimulatedMachine):
     """A simulated machine that counts, per job id, the Start commands that really started it."""

@@ -14,7 +14,27 @@ from mom.stack.ports import port_open
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class WorkerProcess:
+class ChildProcess:
+    """A process a test started, that it can crash (SIGKILL) or stop (SIGTERM, then SIGKILL after 10 s)."""
+
+    process: subprocess.Popen[bytes] | None = None
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class WorkerProcess(ChildProcess):
     """``queue``: a cloud worker on that task queue; ``edge=SITE``: an edge worker (``--edge SITE``,
     machine activities only, queue ``edge-SITE``) and ``queue`` is ignored."""
 
@@ -49,16 +69,3 @@ class WorkerProcess:
             assert self.process is not None and self.process.poll() is None, self.log_file.read_text()
             time.sleep(0.1)
         raise TimeoutError(f"worker did not start: {self.log_file.read_text(errors='replace')}")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
