@@ -18,7 +18,7 @@ from mom.cli.common import console, settings
 from mom.settings import Settings
 from mom.stack.ports import port_open, wait_for_port
 from mom.stack.supervisor import Component, Supervisor
-from mom.stack.temporal_server import DEFAULT_PRAGMAS, temporal_cli
+from mom.stack.temporal_server import DEFAULT_PRAGMAS, dev_server_tuning, temporal_cli
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -40,6 +40,7 @@ def components(cfg: Settings, machines: int, seed: int) -> list[Component]:
                     "--db-filename", str(temporal_db)]
     for pragma in DEFAULT_PRAGMAS:
         temporal_cmd += ["--sqlite-pragma", pragma]
+    temporal_cmd += dev_server_tuning(cfg.temporal_history_cache_entries)
     env = {"MOM_DATA_DIR": str(cfg.data_dir), "MOM_TEMPORAL_ADDRESS": cfg.temporal_address}
     parts = [
         Component("temporal", temporal_cmd, f"{cfg.temporal_address} (UI http://127.0.0.1:{cfg.temporal_ui_port})",
