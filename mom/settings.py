@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     planner_statistics_interval_s: float = Field(default=600.0, ge=1.0)
     # an inbox total may lag the inbox by this much (the page never does): 0 counts at every change
     inbox_total_max_age_s: float = Field(default=1.0, ge=0.0, le=60.0)
-    # workflows the embedded Temporal dev server keeps in memory (see mom.stack.temporal_server)
+    # workflows the embedded Temporal dev server keeps in memory (why 1,024: mom.stack.temporal_server)
     temporal_history_cache_entries: int = Field(default=1024, ge=16)
 
     @field_validator("data_dir")

@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mom.settings import Settings
 from mom.stack.lifeline import die_with_parent
 from mom.stack.ports import free_port, wait_for_port
 
 DEFAULT_PRAGMAS = ("journal_mode=wal", "synchronous=normal", "busy_timeout=5000")
-HISTORY_CACHE_ENTRIES = 1024
-"""Workflows whose mutable state the dev server keeps in memory (its default: 8,096 for an hour).
+HISTORY_CACHE_ENTRIES: int = Settings.model_fields["temporal_history_cache_entries"].default
+"""Workflows whose mutable state the dev server keeps in memory (its default: 8,096 for an hour; ours: 1,024,
+``MOM_TEMPORAL_HISTORY_CACHE_ENTRIES``).
 Each of ours takes about 64 KB there, so the default grew the server by ~500 MB under a steady load
 before it levelled off; 1,024 bounds that to ~65 MB. A workflow out of the cache is read back from
 the SQLite file when it next moves (a few ms): fine at a plant's pace, and hundreds of workflows
