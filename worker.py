@@ -14,7 +14,7 @@ import argparse
 import asyncio
 import logging
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from temporalio.client import Client
@@ -47,12 +47,43 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
     )
 
 
-def cloud_activities(settings: Settings) -> list[Callable[..., Any]]:
+Release = Callable[[], Awaitable[None]]
+_log = logging.getLogger("mom.worker")
+
+
+class PlantWorker(Worker):
+    """A Temporal worker that, once shut down (its running activities finished or cancelled),
+    releases what its activities held: the edge worker's OPC UA sessions, the cloud worker's
+    database connections. A worker stopped inside a process that goes on (the demo, ``mom trial``,
+    the tests) would otherwise leave every machine session reconnecting for ever."""
+
+    def __init__(self, client: Client, *, releases: Sequence[Release] = (), **options: Any) -> None:
+        super().__init__(client, **options)
+        self._releases = list(releases)
+
+    async def run(self) -> None:
+        try:
+            await super().run()
+        finally:
+            releases, self._releases = self._releases, []
+            for release in reversed(releases):
+                try:
+                    await release()
+                except Exception:
+                    _log.exception("worker on %s: releasing %s failed", self.task_queue, release)
+
+
+def cloud_activities(settings: Settings, releases: list[Release]) -> list[Callable[..., Any]]:
     from activities.inbox import InboxActivities
     from mom.db import create_database_engine, create_session_factory
     from mom.db.migrate import upgrade_engine
 
     engine = create_database_engine(settings.effective_database_url)
+
+    async def dispose() -> None:
+        engine.dispose()
+
+    releases.append(dispose)
     upgrade_engine(engine)
     inbox = InboxActivities(create_session_factory(engine))
     from activities.records import RecordActivities, process_starter
@@ -78,32 +109,37 @@ def cloud_activities(settings: Settings) -> list[Callable[..., Any]]:
             *record_activities, *change_activities]
 
 
-def edge_activities(settings: Settings, site: str) -> list[Callable[..., Any]]:
+def edge_activities(settings: Settings, site: str, releases: list[Release]) -> list[Callable[..., Any]]:
     """Machine activities only: the edge worker is the one place that opens OPC UA sessions."""
     from activities.machines import MachineActivities
     from connectors.opcua.pool import SessionPool
 
-    machines = MachineActivities(SessionPool())
+    pool = SessionPool()
+    releases.append(pool.close)
+    machines = MachineActivities(pool)
     return [machines.load_recipe, machines.start_job, machines.wait_job_end, machines.read, machines.write,
             machines.call]
 
 
 def build_worker(client: Client, settings: Settings, *, queue: str | None = None, edge_site: str | None = None,
-                 max_concurrent_activities: int = 200) -> Worker:
+                 max_concurrent_activities: int = 200) -> PlantWorker:
     """A worker for the cloud queue (BpmnProcess + cloud activities) or for one site's edge queue."""
     bpmn.clock.install()
     store = ProcessStore(settings.data_dir)
     bpmn.spec_cache.install_loader(store.load_spec)
+    releases: list[Release] = []
     if edge_site is not None:
-        return Worker(client, task_queue=f"edge-{edge_site}", activities=edge_activities(settings, edge_site),
-                      max_concurrent_activities=max_concurrent_activities)
+        activities = edge_activities(settings, edge_site, releases)
+        return PlantWorker(client, releases=releases, task_queue=f"edge-{edge_site}", activities=activities,
+                           max_concurrent_activities=max_concurrent_activities)
     task_queue = queue or settings.task_queue
     messaging = MessagingActivities(client, task_queue, store)
-    return Worker(
+    return PlantWorker(
         client,
+        releases=releases,
         task_queue=task_queue,
         workflows=[BpmnProcess, MessageMailbox],
-        activities=[*cloud_activities(settings), *messaging.all(), *ProcessActivities(store, client).all()],
+        activities=[*cloud_activities(settings, releases), *messaging.all(), *ProcessActivities(store, client).all()],
         workflow_runner=sandbox_runner(),
         max_concurrent_activities=max_concurrent_activities,
     )
@@ -119,7 +155,7 @@ async def run_worker(settings: Settings, queue: str | None, edge_site: str | Non
     async with worker:
         heap.settle()  # imports, specs and the worker's start-up stay out of later full collections
         where = f"edge-{edge_site}" if edge_site else queue or settings.task_queue
-        logging.getLogger("mom.worker").info("worker on %s, queue %s", settings.temporal_address, where)
+        _log.info("worker on %s, queue %s", settings.temporal_address, where)
         await stop.wait()
 
 

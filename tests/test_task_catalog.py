@@ -23,7 +23,7 @@ def names(functions: list[object]) -> set[str]:
 
 def test_catalog_and_workers_agree(tmp_path: Path) -> None:
     settings = load_settings(data_dir=tmp_path)
-    cloud, edge = names(cloud_activities(settings)), names(edge_activities(settings, "plant1"))
+    cloud, edge = names(cloud_activities(settings, [])), names(edge_activities(settings, "plant1", []))
     for entry in CATALOG.values():
         if entry.runs == "edge":
             assert entry.name in edge and entry.name not in cloud, entry.name

@@ -20,9 +20,7 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
-from temporalio.worker import Worker
 
-from activities.machines import MachineActivities
 from connectors.opcua import SessionPool
 from mom.db import create_database_engine, create_session_factory, upgrade_database
 from mom.db.transactions import writing
@@ -120,19 +118,12 @@ class EmbeddedPlant:
         self._seed_database()
         self._deploy()
         await stack.enter_async_context(build_worker(self.client, self.settings, queue=self.task_queue))
-        await stack.enter_async_context(self._edge_worker())
+        # the site's edge worker, as `worker.py --edge` builds it: it closes its machine sessions when it
+        # stops, before the machines do
+        await stack.enter_async_context(build_worker(self.client, self.settings, edge_site=self.layout.site))
         if opts.monitor:
             await self._start_monitor()
 
-    def _edge_worker(self) -> Worker:
-        """The site's edge worker (as ``worker.py --edge`` builds it) with a session pool of its own,
-        closed before the machines stop (an orphaned pool keeps reconnecting)."""
-        pool = SessionPool()
-        self._stack.push_async_callback(pool.close)
-        machines = MachineActivities(pool)
-        return Worker(self.client, task_queue=f"edge-{self.layout.site}",
-                      activities=[machines.load_recipe, machines.start_job, machines.wait_job_end, machines.read,
-                                  machines.write, machines.call], max_concurrent_activities=200)
 
     async def _start_machines(self) -> None:
         opts = self.options
