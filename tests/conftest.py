@@ -8,12 +8,22 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from support.leftovers import opcua_leftovers, opcua_tasks
 from temporalio.client import Client
 
 from mom.stack.temporal_server import TemporalDevServer, connect_when_ready
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAMS = Path(__file__).resolve().parent / "diagrams"
+
+
+@pytest.fixture(autouse=True)
+async def no_opcua_left_running() -> AsyncIterator[None]:
+    """Every OPC UA client and server a test starts is closed when it ends (see support/leftovers)."""
+    before = set(opcua_tasks())
+    yield
+    left = await opcua_leftovers(before)
+    assert not left, f"OPC UA tasks left running after the test: {left}"
 
 
 @pytest.fixture(scope="session")

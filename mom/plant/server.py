@@ -211,6 +211,13 @@ class MachineServer:
                 for transport in list(self.server.iserver.asyncio_transports):
                     transport.abort()
             await self.server.stop()
+            # asyncua keeps a session with subscriptions alive after its connection is lost (for the
+            # client to come back to it, OPC UA Part 4 6.7): a stopped server must end them itself,
+            # as a PLC that powers off does, or their timers and publish loops run on.
+            sessions = getattr(self.server.iserver, "_external_sessions", {})
+            for session in list(sessions.values()):
+                with contextlib.suppress(Exception):
+                    await session.close_session(True)
             self.server = None
 
     async def _configure_security(self, server: Server) -> None:
