@@ -15,6 +15,7 @@ from mom.db.equipment import add_equipment
 from mom.db.events import record_machine_event
 from mom.db.materials import add_material_definition, consume_lot, create_lot
 from mom.db.products import OperationSpec, add_revision, create_product
+from mom.db.transactions import writing
 from mom.domain import EquipmentLevel, MachineEventKind
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
@@ -39,7 +40,7 @@ def seed_plant(database: ApiDatabase) -> Plant:
     tag = secrets.token_hex(3).upper()
     engine = create_database_engine(database.url)
     try:
-        with create_session_factory(engine)() as session, session.begin():
+        with writing(create_session_factory(engine)) as session:
             acme = add_equipment(session, name=f"Acme{tag}", level=EquipmentLevel.ENTERPRISE)
             site = add_equipment(session, name="Lyon", level=EquipmentLevel.SITE, parent_id=acme.id)
             area = add_equipment(session, name="Pressing", level=EquipmentLevel.AREA, parent_id=site.id)

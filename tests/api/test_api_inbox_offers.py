@@ -11,12 +11,13 @@ from api_client import Api
 
 from mom.db import create_database_engine, create_session_factory
 from mom.db.inbox import open_workflow_tasks
+from mom.db.transactions import writing
 
 
 def open_tasks(url: str, process_key: str, views: list[dict[str, Any]]) -> None:
     engine = create_database_engine(url)
     try:
-        with create_session_factory(engine)() as session, session.begin():
+        with writing(create_session_factory(engine)) as session:
             for n, view in enumerate(views):
                 open_workflow_tasks(session, workflow_id=f"{process_key}-{n}", process_key=process_key,
                                     tasks=[{"task_id": str(uuid.uuid4()), "element_id": f"step{n}", **view}])

@@ -17,6 +17,7 @@ from support.plant_stack import PROCESSES, Plant, free_port
 from temporalio.client import Client
 
 from mom.db import create_database_engine, create_session_factory, upgrade_database
+from mom.db.transactions import writing
 from mom.deployment import deploy_file
 from mom.plant.machine import MachineConfig, SimulatedMachine
 from mom.plant.server import MachineServer
@@ -44,7 +45,7 @@ async def plant(temporal_client: Client, temporal_server: TemporalDevServer, dat
         engine = create_database_engine(url)
         stack.callback(engine.dispose)
         sessions = create_session_factory(engine)
-        with sessions() as session, session.begin():
+        with writing(sessions) as session:
             layout = create_demo_plant(session, site=site, endpoints={n: m.endpoint for n, m in machines.items()})
         store = ProcessStore(data_dir)
         for diagram in ("production_order.bpmn", "quality_deviation.bpmn"):

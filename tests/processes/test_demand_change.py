@@ -15,6 +15,7 @@ from test_machine_breakdown import deploy, dispatched_order, job
 from mom import instances
 from mom.db.models import AuditEntry
 from mom.db.orders import get_production_order_by_number
+from mom.db.transactions import writing
 from mom.deployment import deploy_file
 
 WAITING_ORDER = """<?xml version="1.0" encoding="UTF-8"?>
@@ -42,7 +43,7 @@ async def test_a_quantity_change_is_replanned_approved_and_reaches_the_running_o
     dispatched_order(plant, "PO-D1", 100)
     dispatched_order(plant, "PO-D2", 100)
     due = datetime.now(UTC) + timedelta(seconds=12)
-    with plant.sessions() as session, session.begin():
+    with writing(plant.sessions) as session:
         get_production_order_by_number(session, order_number="PO-D1").due_at = due
     waiting = await start(plant.client, plant.store, "order_waiting", plant.task_queue, {"order_number": "PO-D1"})
 

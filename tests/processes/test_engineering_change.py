@@ -24,6 +24,7 @@ from mom.db.materials import get_lot_by_number
 from mom.db.models import AuditEntry, GenealogyLink, HumanTask
 from mom.db.orders import get_production_order_by_number
 from mom.db.products import effective_revision
+from mom.db.transactions import writing
 from mom.domain import EquipmentLevel, JobOrderStatus, LotStatus, ProductionOrderStatus
 from mom.plant.machine import MachineConfig, SimulatedMachine
 from mom.plant.server import MachineServer
@@ -35,7 +36,7 @@ async def test_an_eco_is_analysed_approved_by_another_person_and_applied_per_ord
     area = plant.layout.work_units["Press1"].rsplit(".", 2)[0]
     plant.receive_order("PO-E1", 4)  # not started: migrate
     dispatched_order(plant, "PO-E2", 4)  # pressed under A, blank lot in WIP: rework
-    with plant.sessions() as session, session.begin():
+    with writing(plant.sessions) as session:
         execution.record_job_result(session, order_number="PO-E2", sequence=10, staged=[], good=4, bad=0,
                                     performed_by="op")
     dispatched_order(plant, "PO-E3", 4, running=True)  # pressing now under A: finish on A
@@ -111,7 +112,7 @@ async def test_an_eco_moving_an_operation_to_another_work_center_redispatches_th
     coater2 = MachineServer(SimulatedMachine(config, seed=1), free_port(), tick_s=0.01)
     await coater2.start()
     try:
-        with plant.sessions() as session, session.begin():
+        with writing(plant.sessions) as session:
             fabrication = get_equipment_by_path(session, path=area)
             line2 = add_equipment(session, name="CoatLine2", level=EquipmentLevel.WORK_CENTER,
                                   parent_id=fabrication.id)
@@ -180,7 +181,7 @@ async def test_a_job_order_found_without_a_work_unit_is_dispatched_when_its_oper
     order not released yet is left to its own dispatch step."""
     dispatched_order(plant, "PO-U1", 2)
     plant.receive_order("PO-U2", 2)
-    with plant.sessions() as session, session.begin():
+    with writing(plant.sessions) as session:
         for number in ("PO-U1", "PO-U2"):
             coat = job(session, number, 20)
             coat.work_unit_id, coat.status = None, JobOrderStatus.PLANNED

@@ -20,6 +20,7 @@ from mom.db import execution
 from mom.db.equipment import add_equipment, get_equipment_by_path
 from mom.db.models import AuditEntry, JobOrder, MachineEvent, ProductionOrder
 from mom.db.orders import change_job_order_status, create_production_order
+from mom.db.transactions import writing
 from mom.deployment import deploy_file
 from mom.domain import EquipmentLevel, JobOrderStatus, MachineEventKind
 from mom.monitoring.monitor import MachineMonitor, exception_starter, load_monitored_units
@@ -38,7 +39,7 @@ def deploy(plant: Plant, *names: str) -> None:
 
 def dispatched_order(plant: Plant, number: str, quantity: int = 5, *, running: bool = False) -> None:
     """A released order whose jobs are dispatched to the first unit of each work center."""
-    with plant.sessions() as session, session.begin():
+    with writing(plant.sessions) as session:
         create_production_order(session, order_number=number, product_code=PRODUCT, quantity=quantity, actor="erp")
         execution.release_order(session, order_number=number, actor="erp")
         execution.dispatch_order(session, order_number=number, actor="planner")
@@ -66,7 +67,7 @@ async def running_instance(client: Client, prefix: str, timeout: float = 30.0) -
 async def test_a_jam_holds_the_jobs_reroutes_the_queue_and_records_the_downtime(plant: Plant) -> None:
     deploy(plant, "machine_breakdown")
     press_path = plant.layout.work_units["Press1"]
-    with plant.sessions() as session, session.begin():  # a second press on the line takes the queue
+    with writing(plant.sessions) as session:  # a second press on the line takes the queue
         line = get_equipment_by_path(session, path=press_path.rsplit(".", 1)[0])
         add_equipment(session, name="Press2", level=EquipmentLevel.WORK_UNIT, parent_id=line.id)
     dispatched_order(plant, "PO-B1", running=True)

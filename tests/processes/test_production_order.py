@@ -22,6 +22,7 @@ from mom.db.maintenance import resume_jobs
 from mom.db.materials import get_lot_by_number, trace_backward, trace_forward
 from mom.db.models import GenealogyLink
 from mom.db.orders import get_production_order_by_number
+from mom.db.transactions import writing
 from mom.domain import EquipmentLevel, JobOrderStatus, LotStatus, ProductionOrderStatus
 from mom.plant.machine import MachineConfig, SimulatedMachine
 from mom.plant.server import MachineServer
@@ -117,7 +118,7 @@ async def test_a_job_rerouted_and_changed_after_dispatch_runs_on_the_new_machine
     press2 = MachineServer(SimulatedMachine(config, seed=1), free_port(), tick_s=0.01)
     await press2.start()
     try:
-        with plant.sessions() as session, session.begin():
+        with writing(plant.sessions) as session:
             line = get_equipment_by_path(session, path=line_path)
             unit = add_equipment(session, name="Press2", level=EquipmentLevel.WORK_UNIT, parent_id=line.id)
             set_opcua_endpoint(session, work_unit_id=unit.id, url=press2.endpoint)
@@ -131,7 +132,7 @@ async def test_a_job_rerouted_and_changed_after_dispatch_runs_on_the_new_machine
         (dispatched, _) = state["variables"]["operations"]
         assert (dispatched["machine"], dispatched["recipe"]["recipe_id"]) == ("Press1", "R-PRESS-2MM")
 
-        with plant.sessions() as session, session.begin():  # after dispatch, before the job started
+        with writing(plant.sessions) as session:  # after dispatch, before the job started
             moved = resume_jobs(session, work_unit=press_path, work_order="WO-PRESS1-TEST", actor="planner",
                                 plan={"operations": [{"job_order": "PO-R1-10", "work_unit": f"{line_path}.Press2"}]})
             assert [r["job_id"] for r in moved["rerouted"]] == ["PO-R1-10"]

@@ -59,6 +59,7 @@ from mom.db.models import HumanTask
 from mom.db.models.audit import AuditEntry
 from mom.db.models.materials import GenealogyLink
 from mom.db.orders import create_production_order
+from mom.db.transactions import writing
 from mom.deployment import deploy_file
 from mom.domain import TaskStatus
 from mom.plant.machine import CommandResult, MachineConfig, SimulatedMachine
@@ -155,7 +156,7 @@ class ChaosStack:
             upgrade_database(self.db_url)
             engine = create_database_engine(self.db_url)
             self.sessions = create_session_factory(engine)
-            with self.sessions() as session, session.begin():
+            with writing(self.sessions) as session:
                 create_demo_plant(session, site=self.site, endpoints={n: m.endpoint for n, m in self.machines.items()})
             for diagram in ("production_order.bpmn", "quality_deviation.bpmn"):
                 deploy_file(self.store, PROCESSES / diagram, deployed_by="chaos")
@@ -480,7 +481,7 @@ async def run_chaos(base: Path, *, cycles: int, orders: int, seed: int, kill_api
         assert stack.sessions is not None
         numbers = [f"CH{seed}-{i:03d}" for i in range(orders)]
         password = secrets.token_urlsafe(16)
-        with stack.sessions() as session, session.begin():
+        with writing(stack.sessions) as session:
             for number in numbers:  # ERP sends the orders; 1 piece each keeps the sheet lot from running dry
                 create_production_order(session, order_number=number, product_code=PRODUCT, quantity=1, actor="erp")
             centers = add_people(session, area_path=stack.area_path, password=password)

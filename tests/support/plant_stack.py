@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
 from mom.db.orders import create_production_order
+from mom.db.transactions import writing
 from mom.plant.server import MachineServer
 from mom.plant_setup import PRODUCT, DemoPlant
 from mom.process_store import ProcessStore
@@ -36,6 +37,6 @@ class Plant:
 
     def receive_order(self, order_number: str, quantity: int) -> None:
         """The order as ERP sends it (received, exploded into job orders by the routing)."""
-        with self.sessions() as session, session.begin():
+        with writing(self.sessions) as session:
             create_production_order(session, order_number=order_number, product_code=PRODUCT,
                                     quantity=quantity, actor="erp")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.async_api import Browser, BrowserContext, async_playwright
+from playwright.async_api import Browser, BrowserContext, async_playwright, expect
 from temporalio.client import Client
 
 from api.app import create_app
@@ -30,6 +30,12 @@ from mom.stack.temporal_server import TemporalDevServer
 from mom.users import add_user
 from web.browsing import PASSWORD, Browsing
 from worker import build_worker
+
+# Playwright's assertions wait 5 s by default; a page's first load here also waits for the API in a
+# thread of the test process, on two cores shared with the Temporal server: give them as long as
+# the page's own actions get (page.set_default_timeout below).
+EXPECT_TIMEOUT_MS = 15_000
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 CHROMIUM = os.environ.get("MOM_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -113,7 +119,7 @@ async def browsing(browser: Browser, base_url: str, artifacts_dir: Path,
     folder.mkdir(parents=True, exist_ok=True)
     context: BrowserContext = await browser.new_context(viewport={"width": 1400, "height": 900})
     page = await context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(EXPECT_TIMEOUT_MS)
     session = Browsing(page, base_url, folder)
     page.on("request", lambda r: session.requests.append(r.url))
     errors: list[str] = []

@@ -15,6 +15,7 @@ from playwright.async_api import expect
 from mom.db import create_database_engine, create_session_factory
 from mom.db.equipment import get_equipment_by_path
 from mom.db.events import record_machine_event
+from mom.db.transactions import writing
 from mom.domain import MachineEventKind
 from mom.settings import Settings
 from web.browsing import PASSWORD, Browsing
@@ -35,7 +36,7 @@ async def engineer_headers(http: httpx.AsyncClient) -> dict[str, str]:
 async def test_dashboards(browsing: Browsing, web_settings: Settings) -> None:
     engine = create_database_engine(web_settings.effective_database_url)
     day = history_day()
-    with create_session_factory(engine)() as session, session.begin():
+    with writing(create_session_factory(engine)) as session:
         seed_dashboard_plant(session, day)
     engine.dispose()
 
@@ -75,7 +76,7 @@ async def test_dashboards(browsing: Browsing, web_settings: Settings) -> None:
 
     # live: a new state event turns the tile within a few seconds, without reloading
     engine = create_database_engine(web_settings.effective_database_url)
-    with create_session_factory(engine)() as session, session.begin():
+    with writing(create_session_factory(engine)) as session:
         press_id = get_equipment_by_path(session, path=await press.get_attribute("data-work-unit") or "").id
         record_machine_event(session, work_unit_id=press_id, kind=MachineEventKind.STATE, name="Stopped",
                              at=datetime.now(UTC))

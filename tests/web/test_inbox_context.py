@@ -17,6 +17,7 @@ from mom.db import create_database_engine, create_session_factory, execution
 from mom.db.equipment import get_equipment_by_path
 from mom.db.events import record_machine_event
 from mom.db.orders import create_production_order, get_production_order_by_number
+from mom.db.transactions import writing
 from mom.domain import MachineEventKind
 from mom.plant_setup import PRODUCT, create_demo_plant, revision_b
 from mom.settings import Settings
@@ -31,7 +32,7 @@ def seed(settings: Settings) -> str:
     """The demo plant, the press running and the coater held by a jam; orders for both changes.
     Returns the area path (for the revision's work centers)."""
     engine = create_database_engine(settings.effective_database_url)
-    with create_session_factory(engine)() as session, session.begin():
+    with writing(create_session_factory(engine)) as session:
         plant = create_demo_plant(session, site="Lyon", endpoints={"Press1": "opc.tcp://127.0.0.1:1",
                                                                    "Coater1": "opc.tcp://127.0.0.1:2"})
         press = get_equipment_by_path(session, path=plant.work_units["Press1"])
