@@ -18,7 +18,7 @@ from temporalio.client import Client
 
 from mom.db.inbox_list import InboxTotals
 from mom.db.migrate import refresh_planner_statistics
-from mom.db.transactions import take_write_lock
+from mom.db.transactions import reading, writing
 from mom.process_store import ProcessStore
 from mom.settings import Settings
 from mom.users import Role
@@ -45,9 +45,7 @@ class ApiContext:
         ``write=False`` for reads (no write lock taken on SQLite)."""
 
         def run() -> T:
-            with self.sessions() as session, session.begin():
-                if write:
-                    take_write_lock(session)
+            with (writing if write else reading)(self.sessions) as session:
                 return work(session)
 
         result = await run_in_threadpool(run)

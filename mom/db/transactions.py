@@ -31,3 +31,11 @@ def writing(sessions: sessionmaker[Session]) -> Iterator[Session]:
     with sessions() as session, session.begin():
         take_write_lock(session)
         yield session
+
+
+@contextmanager
+def reading(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session in one transaction that only reads (from one snapshot; no write lock, so it runs
+    beside the writers). It commits when the block ends, like :func:`writing`."""
+    with sessions() as session, session.begin():
+        yield session

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from mom.db import create_database_engine, create_session_factory, upgrade_database
 from mom.db.materials import add_material_definition
 from mom.db.models import MaterialDefinition
-from mom.db.transactions import writing
+from mom.db.transactions import reading, writing
 
 if TYPE_CHECKING:
     from conftest import DatabaseUnderTest  # tests/db/conftest.py
@@ -88,3 +88,23 @@ def test_a_writing_transaction_that_raises_leaves_nothing_written(sessions: sess
         add_material_definition(session, code="HALF", name="half", unit="kg")
         raise RuntimeError("the rest of the unit of work failed")
     assert _codes(sessions) == []
+
+
+def test_a_reading_transaction_runs_beside_a_writer_and_sees_one_snapshot(sessions: sessionmaker[Session]) -> None:
+    """The API's reads (``reading``) neither wait for a writer holding the write lock nor see its
+    rows before it commits (SQLite in WAL mode and PostgreSQL alike)."""
+    _add(sessions, "BEFORE")
+    with writing(sessions) as writer:
+        add_material_definition(writer, code="PENDING", name="pending", unit="kg")
+        writer.flush()
+        seen: list[list[str]] = []
+        thread = threading.Thread(target=lambda: seen.append(_read_codes(sessions)))
+        thread.start()
+        thread.join(5)
+        assert seen == [["BEFORE"]], "the read waited for the writer or saw its uncommitted row"
+    assert _codes(sessions) == ["BEFORE", "PENDING"]
+
+
+def _read_codes(sessions: sessionmaker[Session]) -> list[str]:
+    with reading(sessions) as session:
+        return sorted(session.scalars(sa.select(MaterialDefinition.code)))
