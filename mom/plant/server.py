@@ -65,6 +65,7 @@ from asyncua.crypto.truststore import TrustStore
 from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
 from asyncua.server.event_generator import EventGenerator
 
+from mom.plant.address_space import share_standard_nodes
 from mom.plant.job_order import Recipe, RecipeError
 from mom.plant.machine import (
     SETPOINT_NAMES,
@@ -174,6 +175,7 @@ class MachineServer:
 
     async def start(self) -> None:
         server = Server()
+        share_standard_nodes(server)  # ~2 s of building the standard nodes saved per machine
         await server.init()
         server.set_endpoint(self.endpoint)
         server.set_server_name(f"Smart MOM plant simulator: {self.name}")
