@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -34,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from connectors.opcua import DataChange, EndpointSession, SessionOptions  # noqa: E402
+from mom.stack.ports import free_port_block  # noqa: E402
 
 NS = "nsu=urn:smart-mom:plant-sim"
 
@@ -48,25 +48,6 @@ class MonitorResult:
     p99_lag_s: float
     max_lag_s: float
     cpu_percent: float
-
-
-def free_port_block(count: int) -> int:
-    for _ in range(50):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            base: int = sock.getsockname()[1]
-        if base + count < 65000 and all(_port_free(base + i) for i in range(count)):
-            return base
-    raise RuntimeError("no block of free ports found")
-
-
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def sensor_nodes(name: str, sensors: int) -> list[str]:

@@ -1,4 +1,4 @@
-"""Loopback ports: find a free one, wait until a server listens."""
+"""Loopback ports: find a free one (or a block of them), wait until a server listens."""
 
 from __future__ import annotations
 
@@ -10,6 +10,24 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def free_port_block(count: int) -> int:
+    """The first of ``count`` consecutive free loopback ports (a plant simulator's machines)."""
+    for _ in range(50):
+        base = free_port()
+        if base + count < 65000 and all(_port_free(base + i) for i in range(count)):
+            return base
+    raise RuntimeError(f"no block of {count} free loopback ports found")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def port_open(host: str, port: int) -> bool:
