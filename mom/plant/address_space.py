@@ -2,10 +2,10 @@
 
 asyncua builds the ~6,000 nodes of the standard address space anew for every server: about 2.5 s
 of one core each, so a simulator of 20 machines took 50 s to start (4 s now, bench/plant_start.py)
-and the test suite spent minutes on it. Here the nodes are built once, kept as a template, and each server gets a node of
-its own copied from the template the first time it touches it; a server's changes (values,
-references, namespaces, deleted nodes) stay its own. asyncua's shelf loading
-(``Server.init(shelf_file)``, ``AddressSpace.load_aspace_shelf``) does the same from a file.
+and the test suite spent minutes on it. Here the nodes are built once, kept as a template, and
+each server gets a node of its own copied from the template the first time it touches it; a
+server's changes (values, references, namespaces, deleted nodes) stay its own. asyncua's shelf
+loading (``Server.init(shelf_file)``, ``AddressSpace.load_aspace_shelf``) does the same from a file.
 """
 
 from __future__ import annotations
