@@ -89,7 +89,7 @@ class ApiProcess(ChildProcess):
 
     def start(self, timeout: float = 60.0) -> ApiProcess:
         with open(self.log_file, "ab") as log:
-            self.process = subprocess.Popen(
+            self.spawn(
                 [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
                  "--port", str(self.port), "--log-level", "warning"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from mom.stack.ports import port_open
 
@@ -15,9 +16,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class ChildProcess:
-    """A process a test started, that it can crash (SIGKILL) or stop (SIGTERM, then SIGKILL after 10 s)."""
+    """A process a test started, that it can crash (SIGKILL) or stop (SIGTERM, then SIGKILL after 10 s).
+    Every process it ever started is stopped at ``stop()``, not only the last one: an earlier one
+    still running (a restart that did not replace it) would otherwise outlive the test."""
 
     process: subprocess.Popen[bytes] | None = None
+
+    def spawn(self, args: list[str], **options: Any) -> subprocess.Popen[bytes]:
+        self.process = subprocess.Popen(args, **options)
+        self.__dict__.setdefault("spawned", []).append(self.process)
+        return self.process
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -25,13 +33,14 @@ class ChildProcess:
             self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        for process in [*self.__dict__.get("spawned", []), self.process]:
+            if process is not None and process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
 
 class WorkerProcess(ChildProcess):
@@ -54,8 +63,8 @@ class WorkerProcess(ChildProcess):
         self._log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0  # a restart appends
         with open(self.log_file, "ab") as log:
             role = ["--edge", self.edge] if self.edge else ["--queue", self.queue]
-            self.process = subprocess.Popen([sys.executable, "-m", "worker", *role], cwd=ROOT,
-                                            env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            self.spawn([sys.executable, "-m", "worker", *role], cwd=ROOT, env=self.env, stdout=log,
+                       stderr=subprocess.STDOUT)
         self._wait_started()
         return self
 
