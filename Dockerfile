@@ -1,4 +1,17 @@
-# One image for the API, the cloud worker, edge workers and the plant simulator.
+# One image for the API (with the web UI), the cloud worker, edge workers and the plant simulator.
+
+# The web UI, built from the committed lock file as `make install` builds it (nothing from a CDN at
+# run time). IBM_TELEMETRY_DISABLED: the Carbon packages' install step would start a reporter that
+# phones home.
+FROM node:20-slim AS web
+ENV IBM_TELEMETRY_DISABLED=true
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/index.html web/vite.config.ts web/tsconfig.json ./
+COPY web/src ./src
+RUN npm run build
+
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 MOM_DATA_DIR=/var/lib/mom
 WORKDIR /app
@@ -10,6 +23,9 @@ COPY activities ./activities
 COPY connectors ./connectors
 COPY api ./api
 COPY worker.py ./
+# api/web.py serves web/dist of the checkout under /ui/ (MOM_WEB_DIST says where, for the installed package)
+COPY --from=web /web/dist ./web/dist
+ENV MOM_WEB_DIST=/app/web/dist
 RUN pip install --no-cache-dir . && useradd --system --home /var/lib/mom mom && mkdir -p /var/lib/mom \
     && chown mom /var/lib/mom
 USER mom

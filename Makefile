@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 .PHONY: up test lint install bench clean web
 
 # The web UI (web/): npm ci from the committed lock file, then the Vite build into web/dist, which
-# the API serves under /ui/. Rebuilt only when the lock file or a source changes.
+# the API serves under /ui/. Rebuilt only when the lock file or a source changes. The Carbon packages'
+# install step would start IBM's telemetry reporter (it phones home): plants are air-gapped, so it is off.
 NPM ?= npm
 WEB_BUILT := web/dist/index.html
 WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json web/package.json
@@ -21,7 +22,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 web/node_modules/.package-lock.json: web/package-lock.json
-	cd web && $(NPM) ci --no-audit --no-fund
+	cd web && IBM_TELEMETRY_DISABLED=true $(NPM) ci --no-audit --no-fund
 
 $(WEB_BUILT): web/node_modules/.package-lock.json $(WEB_SOURCES)
 	cd web && $(NPM) run build

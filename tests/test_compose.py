@@ -73,3 +73,80 @@ def test_docker_compose_config_passes() -> None:
     missing = subprocess.run([*cli, "-f", str(COMPOSE), "config"], capture_output=True, text=True, cwd=ROOT,
                              env=without_secret)
     assert missing.returncode != 0 and "MOM_SECRET_KEY" in missing.stderr + missing.stdout
+
+
+# --------------------------------------------------------------------------- the image (Dockerfile)
+
+DOCKERFILE = ROOT / "Dockerfile"
+
+
+def dockerfile_stages() -> dict[str, list[list[str]]]:
+    """The Dockerfile's instructions per stage (named by ``AS``, else by index), each split like a shell
+    line, continuation lines joined."""
+    stages: dict[str, list[list[str]]] = {}
+    current: list[list[str]] = []
+    text = DOCKERFILE.read_text().replace("\\\n", " ")
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        words = shlex.split(line, comments=True)
+        if words[0].upper() == "FROM":
+            current = []
+            name = words[3] if len(words) > 3 and words[2].upper() == "AS" else str(len(stages))
+            stages[name] = current
+        current.append(words)
+    return stages
+
+
+def copies(instructions: list[list[str]]) -> list[tuple[str | None, list[str], str]]:
+    """(``--from`` stage or None, sources, destination) of each COPY."""
+    found = []
+    for words in instructions:
+        if words[0].upper() != "COPY":
+            continue
+        stage = next((w.split("=", 1)[1] for w in words if w.startswith("--from=")), None)
+        args = [w for w in words[1:] if not w.startswith("--")]
+        found.append((stage, args[:-1], args[-1]))
+    return found
+
+
+def tracked(folder: str) -> list[str]:
+    result = subprocess.run(["git", "ls-files", folder], capture_output=True, text=True, cwd=ROOT, check=True)
+    return result.stdout.split()
+
+
+def test_the_image_builds_the_web_ui_from_every_source_file() -> None:
+    """Every file of web/ the build reads is in the web stage (a new source folder, left out, would build
+    a UI without it)."""
+    stage = dockerfile_stages()["web"]
+    copied = [source for _, sources, _ in copies(stage) for source in sources]
+    not_read_by_the_build = {"web/README.md", "web/.gitignore"}
+    for path in tracked("web"):
+        if path in not_read_by_the_build:
+            continue
+        assert any(path == source or path.startswith(source.rstrip("/") + "/") for source in copied), (
+            f"Dockerfile: web stage does not copy {path}")
+    assert ["RUN", "npm", "ci", "--no-audit", "--no-fund"] in stage
+    assert ["RUN", "npm", "run", "build"] in stage
+    assert ["ENV", "IBM_TELEMETRY_DISABLED=true"] in stage, "the Carbon packages' telemetry must be off (air-gapped)"
+
+
+def test_the_image_serves_the_web_ui_where_the_api_looks() -> None:
+    final = list(dockerfile_stages().values())[-1]
+    workdir = next(words[1] for words in final if words[0].upper() == "WORKDIR")
+    dist_copies = [(stage, sources, target) for stage, sources, target in copies(final) if stage == "web"]
+    assert dist_copies == [("web", ["/web/dist"], "./web/dist")], dist_copies
+    env = {k: v for words in final if words[0].upper() == "ENV" for k, v in (w.split("=", 1) for w in words[1:])}
+    assert env["MOM_WEB_DIST"] == f"{workdir}/web/dist"
+
+
+def test_the_image_carries_every_package_the_product_imports() -> None:
+    final = list(dockerfile_stages().values())[-1]
+    copied = {source.rstrip("/") for stage, sources, _ in copies(final) if stage is None for source in sources}
+    for top in ("mom", "bpmn", "workflows", "activities", "connectors", "api", "worker.py", "pyproject.toml"):
+        assert top in copied, f"Dockerfile: the image lacks {top}"
+
+
+def test_the_build_context_leaves_out_local_builds() -> None:
+    ignored = set((ROOT / ".dockerignore").read_text().split())
+    assert {".venv", "web/node_modules", "web/dist", "data"} <= ignored

@@ -5,12 +5,12 @@ All on the real Temporal dev server."""
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 import pytest
 from support.processes import DIAGRAMS, start, wait_for_state
-from temporalio.client import Client, WorkflowExecutionStatus
+from support.signal_boards import wait_board_closed, wait_subscribed
+from temporalio.client import Client
 
 from bpmn.lint import lint_diagram
 from mom import instances
@@ -20,33 +20,7 @@ from mom.process_store import ProcessStore
 from mom.settings import load_settings
 from mom.task_catalog import known_task_types
 from worker import build_worker
-from workflows.contracts import SIGNAL_SIGNAL, WORKFLOW_NAME, MessageDelivery, ProcessInput, signal_board_id
-
-
-async def _subscribed(client: Client, name: str) -> None:
-    """Signals are not kept: wait until the instance's subscription reached the board of ``name``."""
-    for _ in range(600):
-        try:
-            history = await client.get_workflow_handle(signal_board_id(name)).fetch_history()
-            events = json.loads(history.to_json())["events"]
-            started = events[0].get("workflowExecutionStartedEventAttributes", {})
-            if started.get("startSignal") == "subscribe" or any(
-                    (e.get("workflowExecutionSignaledEventAttributes") or {}).get("signalName") == "subscribe"
-                    for e in events):
-                return
-        except Exception:
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"nobody subscribed to signal {name}")
-
-
-async def _board_closed(client: Client, name: str) -> None:
-    for _ in range(600):
-        description = await client.get_workflow_handle(signal_board_id(name)).describe()
-        if description.status != WorkflowExecutionStatus.RUNNING:
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"the board of signal {name} is still running")
+from workflows.contracts import SIGNAL_SIGNAL, WORKFLOW_NAME, MessageDelivery, ProcessInput
 
 
 async def _complete(client: Client, wid: str, element_id: str, data: dict[str, object]) -> None:
@@ -60,16 +34,16 @@ async def test_signal_event_subprocesses_non_interrupting_each_time_then_interru
     async with build_worker(temporal_client, load_settings(data_dir=data_dir), queue=task_queue):
         wid = await start(temporal_client, data_dir, "esp_signal.bpmn", task_queue)
         await wait_for_state(temporal_client, wid, lambda s: s["user_tasks"])
-        await _subscribed(temporal_client, "quality_note")
-        await _subscribed(temporal_client, "line_halt")
+        await wait_subscribed(temporal_client, "quality_note")
+        await wait_subscribed(temporal_client, "line_halt")
         for number in (1, 2):  # non-interrupting: it listens again after each signal
             await broadcast_signal(temporal_client, "quality_note", {"note": number}, task_queue=task_queue)
             state = await wait_for_state(temporal_client, wid, lambda s, n=number: s["completed"].count("on_note") == n)
             assert state["active"] == ["work"]
         await broadcast_signal(temporal_client, "line_halt", {"reason": "jam"}, task_queue=task_queue)
         result = await asyncio.wait_for(instances.wait_result(temporal_client, wid), 90)
-        await _board_closed(temporal_client, "quality_note")
-        await _board_closed(temporal_client, "line_halt")
+        await wait_board_closed(temporal_client, "quality_note")
+        await wait_board_closed(temporal_client, "line_halt")
     assert result.completed[-4:] == ["halt_signal", "mark_halted", "halted_end", "on_halt"]
     assert "work" not in result.completed and "done" not in result.completed  # interrupted
     assert result.completed.count("noted_end") == 2
