@@ -28,10 +28,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+SQLITE_BEGIN_OPTION = "sqlite_begin"
+"""Execution option of a connection whose transactions begin otherwise, e.g. ``"BEGIN IMMEDIATE"``
+(the write lock at once, waiting up to the busy timeout for other writers)."""
+
+
 def _sqlite_begin(connection: Connection) -> None:
     # sqlite3 would BEGIN only before DML; begin at the start of every transaction instead, so
     # DDL, SAVEPOINTs and reads are transactional as on PostgreSQL.
-    connection.exec_driver_sql("BEGIN")
+    connection.exec_driver_sql(connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "BEGIN"))
 
 
 def create_database_engine(

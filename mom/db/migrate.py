@@ -3,6 +3,8 @@ or older) to the current schema and records the migration in the audit log."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from mom.db.engine import create_database_engine
+from mom.db.engine import SQLITE_BEGIN_OPTION, create_database_engine
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -36,12 +38,30 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+MIGRATION_LOCK_KEY = 0x4D4F4D5F534348  # 'MOM_SCH': the PostgreSQL advisory lock of schema migrations
+
+
+@contextmanager
+def migration_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction that holds the database's migration lock from its start: processes starting
+    together on a new database (the API's workers, a worker, ``mom users``) migrate one after the
+    other, and the later ones find the schema current. Without it they all create the same tables,
+    and all but one fail (PostgreSQL: duplicate key in pg_type; SQLite: database is locked)."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.execution_options(**{SQLITE_BEGIN_OPTION: "BEGIN IMMEDIATE"})
+        with connection.begin():
+            if engine.dialect.name == "postgresql":
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
+            yield connection
+
+
 def upgrade_engine(engine: Engine, *, actor: str = "system", revision: str = "head") -> str | None:
     """Upgrade the database behind ``engine``; return the revision it was at before."""
     from mom.db.audit import append_audit_entry
 
     config = alembic_config()
-    with engine.begin() as connection:
+    with migration_transaction(engine) as connection:
         before = current_revision(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -89,5 +93,44 @@ def test_the_inbox_revision_migration_goes_down_and_up_again(empty_database: Any
             connection.exec_driver_sql(INSERT_TASK.format(token="after"))
         with engine.connect() as connection:
             assert connection.exec_driver_sql("SELECT seq FROM inbox_revision WHERE id = 1").scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
+STARTER = """
+import json, sys, time
+from pathlib import Path
+from mom.db.migrate import upgrade_database
+gate, url, connect_args, count = Path(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3]), int(sys.argv[4])
+(gate / sys.argv[5]).touch()
+while len(list(gate.iterdir())) < count:  # all imported: now start together
+    time.sleep(0.005)
+print(json.dumps(upgrade_database(url, connect_args=connect_args)))
+"""
+
+
+def test_processes_starting_together_on_a_new_database_migrate_one_after_the_other(
+        empty_database: Any, tmp_path: Path) -> None:
+    """The API's workers, a worker and ``mom users`` may all start on a new database at once: one
+    migrates, the others wait for it and find the schema current (none fails), audited once."""
+    starters = 4
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    processes = [
+        subprocess.Popen([sys.executable, "-c", STARTER, str(gate), empty_database.url,
+                          json.dumps(empty_database.connect_args), str(starters), f"starter{number}"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for number in range(starters)]
+    befores = []
+    for process in processes:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err[-2000:]
+        befores.append(json.loads(out))
+    assert befores.count(None) == 1 and befores.count(head_revision()) == starters - 1, befores
+    engine = empty_database.engine()
+    try:
+        with Session(engine) as session:
+            assert list_audit_entries(session, action="database.migrated")[1] == 1
+            assert verify_audit_chain(session) is None
     finally:
         engine.dispose()
