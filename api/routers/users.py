@@ -21,7 +21,7 @@ async def create(context: ContextDep, admin: Admin, body: UserCreate) -> UserOut
     def work(session: Session) -> UserOut:
         user = add_user(session, username=body.username, password=body.password, actor=admin.username,
                         roles=[r.value for r in body.roles], groups=body.groups, work_centers=body.work_centers,
-                        full_name=body.full_name, must_change_password=False)
+                        full_name=body.full_name, must_change_password=body.must_change_password)
         return UserOut.model_validate(user)
 
     return await context.db(work)

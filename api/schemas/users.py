@@ -38,6 +38,9 @@ class UserCreate(BaseModel):
     roles: list[Role] = Field(default_factory=list, max_length=4)
     groups: list[str] = Field(default_factory=list, max_length=50)
     work_centers: list[str] = Field(default_factory=list, max_length=50)
+    must_change_password: bool = Field(
+        default=False, description="a one-time password the administrator hands over: the user chooses their own at "
+                                   "the first sign-in")
 
 
 class UserUpdate(BaseModel):

@@ -63,6 +63,15 @@ def count_users(session: Session) -> int:
     return int(session.execute(sa.select(sa.func.count()).select_from(User)).scalar_one())
 
 
+ADMIN_ROLE = "admin"  # mom.users.Role.ADMIN
+
+
+def active_admins(session: Session) -> int:
+    """Active users with the admin role (as the session sees them, pending changes included)."""
+    session.flush()
+    return list_users(session, role=ADMIN_ROLE, active=True, limit=1)[1]
+
+
 def list_users(
     session: Session, *, role: str | None = None, active: bool | None = None, offset: int = 0, limit: int = 100
 ) -> tuple[Sequence[User], int]:
@@ -99,6 +108,11 @@ def update_user(
     full_name: str | None = None,
 ) -> User:
     user = get_user(session, username=username)
+    roles = None if roles is None else list(roles)
+    stays_admin = (user.active if active is None else active) and ADMIN_ROLE in (user.roles if roles is None else roles)
+    if user.active and ADMIN_ROLE in user.roles and not stays_admin and active_admins(session) <= 1:
+        raise RecordConflict(f"user '{username}' is the last active administrator: make another user "
+                             f"administrator first (nobody could manage users any more)")
     changes: dict[str, object] = {}
     if roles is not None:
         user.roles = changes["roles"] = sorted(set(roles))

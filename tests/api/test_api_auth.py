@@ -111,6 +111,17 @@ async def test_reset_password_forces_a_change_before_anything_else(api: Api) -> 
     assert (await api.http.get("/process-definitions", headers=headers)).status_code == 200
 
 
+async def test_admin_hands_over_a_one_time_password_the_user_must_change(api: Api) -> None:
+    name = f"handed{datetime.now(UTC).strftime('%H%M%S%f')}"
+    created = await api.post("/users", "root", json={"username": name, "password": "handed-over-1",
+                                                     "roles": ["supervisor"], "must_change_password": True})
+    assert created.status_code == 201 and created.json()["must_change_password"] is True
+    token = (await api.http.post("/auth/token", data={"username": name, "password": "handed-over-1"})).json()[
+        "access_token"]
+    blocked = await api.http.get("/tasks", headers={"Authorization": f"Bearer {token}"})
+    assert blocked.status_code == 403 and "one-time password" in blocked.json()["detail"]
+
+
 def test_first_admin_is_created_once_with_a_one_time_password(tmp_path: Path) -> None:
     settings = load_settings(environment="test", data_dir=tmp_path, secret_key="s" * 40)
     password = ensure_first_admin(settings)

@@ -47,6 +47,7 @@ USERS: dict[str, dict[str, list[str]]] = {
     "erin": {"roles": ["engineer"], "groups": ["engineers"]},
     "sam": {"roles": ["supervisor"], "groups": ["supervisors"]},
     "otto": {"roles": ["operator"], "groups": ["operators"], "work_centers": [WORK_CENTER]},
+    "ada": {"roles": ["admin"], "groups": ["admins"]},
 }
 
 

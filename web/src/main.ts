@@ -25,6 +25,7 @@ const ROUTES: Route[] = [
   { path: "instances", title: "Instances", roles: ["engineer", "supervisor"], load: () => import("./pages/instances") },
   { path: "modeler", title: "Modeler", roles: ["engineer"], load: () => import("./pages/modeler") },
   { path: "dashboards", title: "Dashboards", roles: ["supervisor", "engineer"], load: () => import("./pages/dashboards") },
+  { path: "users", title: "Users", roles: ["admin"], load: () => import("./pages/users") },
 ];
 
 const app = document.getElementById("app")!;
