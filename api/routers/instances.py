@@ -137,10 +137,13 @@ async def index(context: ContextDep, user: AnyUser, paging: Paging,
                 status_: Annotated[ProcessInstanceStatus | None, Query(alias="status")] = None,
                 process_id: Annotated[str | None, Query(max_length=200)] = None,
                 business_key: Annotated[str | None, Query(max_length=200)] = None,
+                business_key_prefix: Annotated[str | None, Query(min_length=1, max_length=200,
+                                                                 description="keys starting with it")] = None,
                 with_open_incidents: bool | None = None) -> Page[InstanceOut]:
     def work(session: Session) -> Page[InstanceOut]:
         items, total = list_process_instances(session, status=status_, process_key=process_id,
-                                              business_key=business_key, with_open_incidents=with_open_incidents,
+                                              business_key=business_key, business_key_prefix=business_key_prefix,
+                                              with_open_incidents=with_open_incidents,
                                               offset=paging.offset, limit=paging.limit)
         return Page(items=[_out(i) for i in items], total=total, **paging.model_dump())
 

@@ -183,11 +183,13 @@ def list_process_instances(
     status: ProcessInstanceStatus | None = None,
     process_key: str | None = None,
     business_key: str | None = None,
+    business_key_prefix: str | None = None,
     with_open_incidents: bool | None = None,
     offset: int = 0,
     limit: int = 100,
 ) -> tuple[Sequence[ProcessInstance], int]:
-    """Instances, newest first."""
+    """Instances, newest first. ``business_key_prefix``: the keys that start with it (an order's
+    change requests are keyed ``ORDER:...``)."""
     stmt = sa.select(ProcessInstance)
     if status is not None:
         stmt = stmt.where(ProcessInstance.status == status)
@@ -195,6 +197,8 @@ def list_process_instances(
         stmt = stmt.join(ProcessInstance.definition).where(ProcessDefinition.process_key == process_key)
     if business_key is not None:
         stmt = stmt.where(ProcessInstance.business_key == business_key)
+    if business_key_prefix is not None:
+        stmt = stmt.where(ProcessInstance.business_key.startswith(business_key_prefix, autoescape=True))
     if with_open_incidents is not None:
         open_incident = sa.exists().where(
             Incident.process_instance_id == ProcessInstance.id,

@@ -103,6 +103,19 @@ def test_instances_incidents_and_tasks(session: Session, plant) -> None:  # type
     assert verify_audit_chain(session) is None
 
 
+def test_instances_of_an_order_by_business_key_prefix(session: Session) -> None:
+    definition, _ = deploy_process_definition(session, process_key="order", bpmn_xml="<k/>", deployed_by="eng")
+    for workflow_id, key in (("w1", "PO-1"), ("w2", "PO-1:change-a"), ("w3", "PO-10"), ("w4", "PO-1:change-b"),
+                             ("w5", "PO_1:x"), ("w6", "PO%1:y")):
+        start_process_instance(session, process_definition_id=definition.id, workflow_id=workflow_id,
+                               started_by="erp", business_key=key)
+    changes, total = list_process_instances(session, business_key_prefix="PO-1:")
+    assert total == 2 and sorted(i.workflow_id for i in changes) == ["w2", "w4"]
+    # LIKE's wildcards in the prefix are plain characters
+    assert [i.workflow_id for i in list_process_instances(session, business_key_prefix="PO_1")[0]] == ["w5"]
+    assert [i.workflow_id for i in list_process_instances(session, business_key_prefix="PO%")[0]] == ["w6"]
+
+
 def test_machine_events_commands_and_quality(session: Session, plant) -> None:  # type: ignore[no-untyped-def]
     t0 = datetime(2026, 3, 2, 6, tzinfo=UTC)
     record_machine_event(session, work_unit_id=plant.press1, kind=MachineEventKind.STATE, name="Idle", at=t0)
