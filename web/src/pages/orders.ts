@@ -117,7 +117,8 @@ export function render(root: HTMLElement, args: string[]): () => void {
           ` started ${when(i.started_at)} by ${i.started_by ?? "–"}`))))
       : h("p", { class: "muted", "data-testid": "order-processes" }, "No process has run on this order yet.");
     clear(detail,
-      h("h2", {}, `Order ${order.order_number}`),
+      h("h2", {}, `Order ${order.order_number} `, h("a", { class: "small", "data-testid": "order-audit",
+        href: `#/audit/${encodeURIComponent("production order")}/${encodeURIComponent(order.order_number)}` }, "audit trail")),
       h("div", { class: "facts" },
         fact("Product", `${order.product_code}${order.revision ? ` rev ${order.revision}` : ""}`),
         fact("Quantity", `${order.quantity} ${order.unit}`), fact("Status", order.status.replace("_", " ")),
