@@ -12,10 +12,19 @@ from sqlalchemy.orm import Session
 from api.deps import AnyUser, ContextDep, Supervisor
 from api.pagination import Page, Paging
 from api.schemas.common import NUMBER, TEXT
-from api.schemas.materials import GenealogyStepOut, LotAction, LotOut, MaterialOut, SublotOut
+from api.schemas.materials import (
+    GenealogyStepOut,
+    LotAction,
+    LotOut,
+    MaterialOut,
+    RecallHoldIn,
+    RecallHoldOut,
+    SublotOut,
+)
 from mom.db.materials import (
     change_lot_status,
     get_lot_by_number,
+    hold_made_from,
     list_lots,
     list_material_definitions,
     trace_backward,
@@ -89,6 +98,20 @@ async def hold(context: ContextDep, user: Supervisor, lot_number: LotNumber, bod
 async def release(context: ContextDep, user: Supervisor, lot_number: LotNumber, body: LotAction) -> LotOut:
     """Release a lot on hold: available again."""
     return await _set_status(context, user.username, lot_number, LotStatus.AVAILABLE, body.reason)
+
+
+@router.post("/lots/{lot_number}/recall-hold", response_model=RecallHoldOut, responses={404: REFUSALS[404]})
+async def recall_hold(context: ContextDep, user: Supervisor, lot_number: LotNumber,
+                      body: RecallHoldIn) -> RecallHoldOut:
+    """Hold a suspect lot and every available lot made from it, all levels up, in one transaction
+    (each hold audited with the reason); the others of the scope are listed with their status."""
+    def work(session: Session) -> RecallHoldOut:
+        found = get_lot_by_number(session, lot_number=lot_number)
+        recall = hold_made_from(session, lot_id=found.id, actor=user.username, reason=body.reason)
+        return RecallHoldOut(lot_number=lot_number, held=recall.held,
+                             left={number: status.value for number, status in recall.left.items()})
+
+    return await context.db(work)
 
 
 @router.get("/lots/{lot_number}/genealogy", response_model=Page[GenealogyStepOut], responses={404: REFUSALS[404]})

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.common import AmountOut, Reason
+from api.schemas.common import TEXT, AmountOut, Reason
 
 
 class MaterialOut(BaseModel):
@@ -40,6 +40,18 @@ class LotOut(BaseModel):
 
 class LotAction(BaseModel):
     reason: Reason = None
+
+
+class RecallHoldIn(BaseModel):
+    reason: str = Field(min_length=2, max_length=500, pattern=TEXT, description="why the lot is suspect")
+
+
+class RecallHoldOut(BaseModel):
+    lot_number: str
+    held: list[str] = Field(description="lots put on hold now: the suspect lot (when available) and every "
+                                        "available lot made from it")
+    left: dict[str, str] = Field(description="the other lots of the recall scope, with their status (consumed, "
+                                             "scrapped, already on hold)")
 
 
 class GenealogyStepOut(BaseModel):

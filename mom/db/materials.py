@@ -285,3 +285,30 @@ def trace_forward(session: Session, *, lot_id: int) -> list[GenealogyStep]:
     """Everything made from the lot, all levels up, nearest first (recall scope)."""
     get_lot(session, lot_id=lot_id)
     return _trace(session, lot_id, +1)
+
+
+@dataclass(frozen=True)
+class RecallHold:
+    """What a recall hold did: the lots it put on hold, and the others of the scope with their
+    status (consumed, scrapped or already on hold: nothing to hold)."""
+
+    held: list[str]
+    left: dict[str, LotStatus]
+
+
+def hold_made_from(session: Session, *, lot_id: int, actor: str, reason: str) -> RecallHold:
+    """Hold the lot and every available lot made from it, all levels up (the recall scope of a
+    suspect lot), in the caller's transaction: all of them or, when one fails, none. Each hold is
+    audited with the reason, naming the lot recalled."""
+    suspect = get_lot(session, lot_id=lot_id)
+    scope = [suspect, *dict.fromkeys(step.link.produced_lot for step in trace_forward(session, lot_id=lot_id))]
+    held: list[str] = []
+    left: dict[str, LotStatus] = {}
+    for lot in scope:
+        if lot.status == LotStatus.AVAILABLE:
+            change_lot_status(session, lot_id=lot.id, to=LotStatus.ON_HOLD, actor=actor,
+                              reason=f"recall of {suspect.lot_number}: {reason}")
+            held.append(lot.lot_number)
+        else:
+            left[lot.lot_number] = lot.status
+    return RecallHold(held=held, left=left)

@@ -54,3 +54,17 @@ async def test_lot_refusals(api: Api, plant: Plant) -> None:
     assert (await api.http.post(f"/lots/{plant.steel_lot}/hold", json={})).status_code == 401
     assert (await api.post("/lots/NO-SUCH-LOT/hold", "sam", json={})).status_code == 404
     assert (await api.post(f"/lots/{plant.steel_lot}/hold", "sam", json={"reason": "x" * 501})).status_code == 422
+
+
+async def test_recall_hold_of_a_suspect_lot(api: Api, plant: Plant) -> None:
+    assert (await api.post(f"/lots/{plant.steel_lot}/recall-hold", "otto", json={"reason": "coil"})).status_code == 403
+    assert (await api.post(f"/lots/{plant.steel_lot}/recall-hold", "sam", json={})).status_code == 422  # why?
+    assert (await api.post("/lots/NO-SUCH-LOT/recall-hold", "sam", json={"reason": "coil"})).status_code == 404
+    recall = await api.post(f"/lots/{plant.steel_lot}/recall-hold", "sam", json={"reason": "supplier recalls the coil"})
+    assert recall.status_code == 200, recall.text
+    assert recall.json() == {"lot_number": plant.steel_lot, "held": [plant.steel_lot, plant.bracket_lot],
+                             "left": {plant.blank_lot: "consumed"}}
+    bracket = await api.get(f"/lots/{plant.bracket_lot}", "otto")
+    assert bracket.json()["status"] == "on_hold"
+    trail = await api.get("/audit", "sam", params={"entity_type": "lot", "entity_id": plant.bracket_lot})
+    assert trail.json()["items"][0]["reason"] == f"recall of {plant.steel_lot}: supplier recalls the coil"

@@ -15,6 +15,8 @@ from mom.db.materials import (
     consume_lot,
     create_lot,
     create_sublot,
+    get_lot,
+    hold_made_from,
     list_lots,
     trace_backward,
     trace_forward,
@@ -131,3 +133,19 @@ def test_lot_status_changes_are_checked_and_audited(session: Session, plant) -> 
         create_lot(session, lot_number="S-10", material_code="STEEL", quantity=1, unit="l")
     with pytest.raises(RecordConflict, match="lot 'S-9' already exists"):
         create_lot(session, lot_number="S-9", material_code="STEEL", quantity=1)
+
+
+def test_recall_hold_holds_the_available_lots_made_from_a_suspect_lot(  # type: ignore[no-untyped-def]
+        session: Session, plant) -> None:
+    ids = _chain(session, plant.press1)  # S-1, B-1 and BR-1 are used up; B-2 and A-1 are in stock
+    recall = hold_made_from(session, lot_id=ids["steel"], actor="sup-jo", reason="supplier recalls the coil")
+    assert recall.held == ["B-2", "A-1"]
+    assert recall.left == {"S-1": LotStatus.CONSUMED, "B-1": LotStatus.CONSUMED, "BR-1": LotStatus.CONSUMED}
+    assert get_lot(session, lot_id=ids["assy"]).status == LotStatus.ON_HOLD
+    assert get_lot(session, lot_id=ids["paint"]).status == LotStatus.AVAILABLE  # not made from the steel
+    entries = list_audit_entries(session, action="lot.status_changed", actor="sup-jo")[0]
+    assert {e.entity_id: e.reason for e in entries} == {
+        "B-2": "recall of S-1: supplier recalls the coil", "A-1": "recall of S-1: supplier recalls the coil"}
+    # again: nothing left to hold
+    again = hold_made_from(session, lot_id=ids["steel"], actor="sup-jo", reason="again")
+    assert again.held == [] and again.left["A-1"] == LotStatus.ON_HOLD

@@ -23,6 +23,7 @@ const ROUTES: Route[] = [
   { path: "inbox", title: "Inbox", roles: ["supervisor", "engineer"], load: () => import("./pages/inbox") },
   { path: "station", title: "Station", roles: ["operator", "supervisor"], load: () => import("./pages/station") },
   { path: "orders", title: "Orders", roles: ["supervisor", "engineer"], load: () => import("./pages/orders") },
+  { path: "lots", title: "Lots", roles: ["supervisor", "engineer"], load: () => import("./pages/lots") },
   { path: "instances", title: "Instances", roles: ["engineer", "supervisor"], load: () => import("./pages/instances") },
   { path: "modeler", title: "Modeler", roles: ["engineer"], load: () => import("./pages/modeler") },
   { path: "dashboards", title: "Dashboards", roles: ["supervisor", "engineer"], load: () => import("./pages/dashboards") },
