@@ -97,6 +97,15 @@ async def test_supervisor_changes_quantity_starts_and_cancels_orders(browsing: B
     await expect(detail.get_by_test_id("order-processes")).to_contain_text("production_order v1")
     await expect(detail.get_by_test_id("start-production")).to_have_count(0)
     await browsing.shot("02-production-started")
+    async with httpx.AsyncClient(base_url=browsing.base_url, timeout=30) as http:  # scheduled, at the station
+        for _ in range(150):
+            state = (await http.get("/instances/production_order-PO-2/state", headers=supervisor)).json()
+            assert not state.get("incidents"), state.get("incidents")
+            if any(t["element_id"] == "stage_material" for t in state.get("user_tasks", [])):
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise AssertionError(f"production of PO-2 did not reach the operator's staging step: {state}")
     await expect(detail.get_by_test_id("cancel-order")).to_have_count(0)
 
     # PO-3 (received): cancelled with a reason, after the confirmation
