@@ -24,7 +24,7 @@ async def test_admin_manages_users_and_cannot_remove_the_last_admin(browsing: Br
     # only the administrator has the page
     await browsing.sign_in("sam")
     await expect(page.locator("header nav a")).to_have_text(
-        ["Inbox", "Station", "Orders", "Lots", "Instances", "Dashboards", "Audit"])
+        ["Inbox", "Station", "Orders", "Lots", "Instances", "Dashboards", "Equipment", "Audit"])
     await browsing.sign_out()
     await browsing.sign_in("ada")
     await expect(page.locator("[data-nav=users]")).to_be_visible()

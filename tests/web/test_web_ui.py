@@ -32,7 +32,8 @@ async def test_model_deploy_inbox_and_instance(browsing: Browsing, worker: None,
     # the engineer: modeler, inbox and instances; no station
     await browsing.sign_in("erin")
     nav = page.locator("header nav a")
-    await expect(nav).to_have_text(["Inbox", "Orders", "Lots", "Instances", "Modeler", "Dashboards", "Audit"])
+    await expect(nav).to_have_text(
+        ["Inbox", "Orders", "Lots", "Instances", "Modeler", "Dashboards", "Equipment", "Audit"])
     await page.click("[data-nav=modeler]")
     await expect(page.get_by_test_id("modeler-status")).to_contain_text("Opened new_process.bpmn")
 
@@ -69,7 +70,8 @@ async def test_model_deploy_inbox_and_instance(browsing: Browsing, worker: None,
     # the supervisor: inbox, claim, a missing field is refused next to the input, then complete
     await browsing.sign_out()
     await browsing.sign_in("sam")
-    await expect(nav).to_have_text(["Inbox", "Station", "Orders", "Lots", "Instances", "Dashboards", "Audit"])
+    await expect(nav).to_have_text(
+        ["Inbox", "Station", "Orders", "Lots", "Instances", "Dashboards", "Equipment", "Audit"])
     await page.click("[data-nav=inbox]")
     row = page.locator("[data-testid=task-row]", has_text="Approve quantity change")
     await expect(row).to_be_visible(timeout=20_000)

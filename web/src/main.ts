@@ -27,6 +27,7 @@ const ROUTES: Route[] = [
   { path: "instances", title: "Instances", roles: ["engineer", "supervisor"], load: () => import("./pages/instances") },
   { path: "modeler", title: "Modeler", roles: ["engineer"], load: () => import("./pages/modeler") },
   { path: "dashboards", title: "Dashboards", roles: ["supervisor", "engineer"], load: () => import("./pages/dashboards") },
+  { path: "equipment", title: "Equipment", roles: ["engineer", "supervisor"], load: () => import("./pages/equipment") },
   { path: "audit", title: "Audit", roles: ["supervisor", "engineer"], load: () => import("./pages/audit") },
   { path: "users", title: "Users", roles: ["admin"], load: () => import("./pages/users") },
 ];
