@@ -26,6 +26,7 @@ import { h, clear, notice, when } from "../dom";
 import { hasRole } from "../session";
 import type { Deployment, Instance, LintProblem, Page, ProcessDefinition, TaskType } from "../types";
 import { showVersionDiff } from "../version-diff";
+import { migrationControls } from "./modeler-migration";
 import { testRunPanel } from "./modeler-trial";
 import { taskTypePicker } from "./task-type-picker";
 
@@ -168,7 +169,8 @@ export async function render(root: HTMLElement): Promise<() => void> {
       clear(historyBox, h("h3", {}, `Versions of ${pid}`), h("ol", { reversed: true },
         versions.items.map((v) => h("li", {},
           h("button", { class: "link", onclick: () => void openVersion(v.process_id, v.version) }, `v${v.version}`),
-          ` ${when(v.deployed_at)} by ${v.deployed_by}`))), compareControls(pid, versions.items.map((v) => v.version)));
+          ` ${when(v.deployed_at)} by ${v.deployed_by}`))), compareControls(pid, versions.items.map((v) => v.version)),
+        hasRole("engineer") ? migrationControls(pid, versions.items.map((v) => v.version)) : null);
       startBox.hidden = versions.total === 0 || !hasRole("supervisor", "engineer");
     } catch {
       clear(historyBox, h("p", { class: "muted" }, `${pid} is not deployed yet`));
