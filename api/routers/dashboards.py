@@ -330,7 +330,7 @@ def history_entries(events: list[HistoryEvent], user_task_elements: dict[str, st
     return entries
 
 
-@router.get("/instances/{workflow_id}/history", response_model=InstanceHistory)
+@router.get("/instances/{workflow_id:path}/history", response_model=InstanceHistory)
 async def instance_history(context: ContextDep, user: EngineerOrSupervisor, workflow_id: str) -> InstanceHistory:
     """The completed elements in order (from the instance) and its Temporal events with times
     (activities, user-task completions, messages, timers) of the current run."""

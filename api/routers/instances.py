@@ -159,7 +159,30 @@ async def _describe(client: Client, workflow_id: str) -> Any:
         raise
 
 
-@router.get("/{workflow_id}", response_model=InstanceOut)
+@router.get("/{workflow_id:path}/state", response_model=InstanceState)
+async def state(context: ContextDep, user: AnyUser, workflow_id: str) -> InstanceState:
+    """The live state from the workflow: active elements, variables, pending tasks, incident."""
+    live = await instances.instance_state(await context.temporal(), workflow_id)
+    return InstanceState(workflow_id=workflow_id, process_id=live.get("process_id"), version=live.get("version"),
+                         business_key=live.get("business_key"), status=str(live.get("status")),
+                         active=list(live.get("active") or []), completed=list(live.get("completed") or []),
+                         variables=dict(live.get("variables") or {}), user_tasks=list(live.get("user_tasks") or []),
+                         incident=live.get("incident"), running_activities=list(live.get("running_activities") or []))
+
+
+@router.get("/{workflow_id:path}/incidents", response_model=list[IncidentOut])
+async def incidents(context: ContextDep, user: AnyUser, workflow_id: str) -> list[IncidentOut]:
+    live = await instances.instance_state(await context.temporal(), workflow_id)
+    incident = live.get("incident")
+    if not incident:
+        return []
+    return [IncidentOut(element_id=incident.get("element_id"), message=str(incident.get("message")),
+                        kind=incident.get("kind"), at=incident.get("at"))]
+
+
+# last of the GET routes: a workflow id may hold "/" (a called instance is "<parent id>/<task id>"), and
+# this path would take the suffixes of the routes above
+@router.get("/{workflow_id:path}", response_model=InstanceOut)
 async def show(context: ContextDep, user: AnyUser, workflow_id: str) -> InstanceOut:
     """The instance, its status refreshed from Temporal."""
     description = await _describe(await context.temporal(), workflow_id)
@@ -186,28 +209,7 @@ async def show(context: ContextDep, user: AnyUser, workflow_id: str) -> Instance
                        started_at=description.start_time, ended_at=description.close_time)
 
 
-@router.get("/{workflow_id}/state", response_model=InstanceState)
-async def state(context: ContextDep, user: AnyUser, workflow_id: str) -> InstanceState:
-    """The live state from the workflow: active elements, variables, pending tasks, incident."""
-    live = await instances.instance_state(await context.temporal(), workflow_id)
-    return InstanceState(workflow_id=workflow_id, process_id=live.get("process_id"), version=live.get("version"),
-                         business_key=live.get("business_key"), status=str(live.get("status")),
-                         active=list(live.get("active") or []), completed=list(live.get("completed") or []),
-                         variables=dict(live.get("variables") or {}), user_tasks=list(live.get("user_tasks") or []),
-                         incident=live.get("incident"), running_activities=list(live.get("running_activities") or []))
-
-
-@router.get("/{workflow_id}/incidents", response_model=list[IncidentOut])
-async def incidents(context: ContextDep, user: AnyUser, workflow_id: str) -> list[IncidentOut]:
-    live = await instances.instance_state(await context.temporal(), workflow_id)
-    incident = live.get("incident")
-    if not incident:
-        return []
-    return [IncidentOut(element_id=incident.get("element_id"), message=str(incident.get("message")),
-                        kind=incident.get("kind"), at=incident.get("at"))]
-
-
-@router.post("/{workflow_id}/retry", response_model=dict[str, Any])
+@router.post("/{workflow_id:path}/retry", response_model=dict[str, Any])
 async def retry(context: ContextDep, user: EngineerOrSupervisor, workflow_id: str,
                 body: RetryRequest) -> dict[str, Any]:
     client = await context.temporal()
@@ -227,7 +229,7 @@ async def retry(context: ContextDep, user: EngineerOrSupervisor, workflow_id: st
     return result
 
 
-@router.post("/{workflow_id}/cancel", response_model=InstanceOut, status_code=status.HTTP_202_ACCEPTED)
+@router.post("/{workflow_id:path}/cancel", response_model=InstanceOut, status_code=status.HTTP_202_ACCEPTED)
 async def cancel(context: ContextDep, user: EngineerOrSupervisor, workflow_id: str,
                  body: CancelRequest) -> InstanceOut:
     client = await context.temporal()

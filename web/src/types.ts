@@ -67,6 +67,8 @@ export interface Incident {
   message?: string;
   kind?: string | null;
   at?: string | null;
+  /** kind "child": the called instance that has the incident (retried there) */
+  child_workflow_id?: string | null;
 }
 
 export interface InstanceState {

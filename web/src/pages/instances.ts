@@ -128,6 +128,14 @@ function renderOne(root: HTMLElement, workflowId: string): () => void {
       clear(incidentBox, h("p", { class: "muted" }, "none"));
       return;
     }
+    const child = state.incident.kind === "child" ? state.incident.child_workflow_id : null;
+    if (child) {  // retried in the called instance, not here
+      clear(incidentBox,
+        h("div", { class: "notice error" }, h("b", {}, state.incident.element_id ?? "call"), `: ${state.incident.message ?? ""}`),
+        h("p", {}, "The incident is in the called instance: ",
+          h("a", { href: `#/instances/${encodeURIComponent(child)}`, "data-testid": "child-instance" }, child)));
+      return;
+    }
     const patch = h("textarea", { rows: 3, placeholder: '{"qty": 10}', "data-testid": "retry-variables" }, "{}");
     const reason = h("input", { placeholder: "why (audit log)" });
     const retryStatus = h("div", { class: "status" });
