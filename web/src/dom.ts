@@ -35,6 +35,16 @@ export function clear(element: Element, ...children: (Child | Child[])[]): void 
   append(element, ...children);
 }
 
+/** What to show of a caught error (an ApiError's message names the field or endpoint). */
+export function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A labelled figure of a detail header (product, quantity, status, due ...). */
+export function fact(label: string, value: string | Node, kind = ""): HTMLElement {
+  return h("div", { class: `fact ${kind}`.trim() }, h("span", {}, label), h("b", {}, value));
+}
+
 /** A status line: kind "ok" | "error" | "info". */
 export function notice(target: Element, kind: "ok" | "error" | "info", text: string): void {
   clear(target, h("div", { class: `notice ${kind}`, role: kind === "error" ? "alert" : "status" }, text));

@@ -9,7 +9,7 @@
 import "./form-designer.css";
 
 import type { BusinessObject, Diagram, DiagramElement } from "./diagram";
-import { h, clear, notice } from "./dom";
+import { h, clear, notice, errorText } from "./dom";
 
 const FORM_KEY_PREFIX = "camunda-forms:bpmn:";
 
@@ -86,12 +86,12 @@ export function formDesigner(modeler: Diagram): FormDesigner {
           close();
           onSaved();
         } catch (error) {
-          notice(status, "error", `The form cannot be saved: ${error instanceof Error ? error.message : String(error)}`);
+          notice(status, "error", `The form cannot be saved: ${errorText(error)}`);
         }
       });
       clear(status);
     } catch (error) {
-      notice(status, "error", `The form editor cannot be opened: ${error instanceof Error ? error.message : String(error)}`);
+      notice(status, "error", `The form editor cannot be opened: ${errorText(error)}`);
     }
   }
 

@@ -1,7 +1,7 @@
 /** One inbox task opened: its context, claim/release, its form, and completion (inbox and station). */
 
 import { ApiError, post } from "./api";
-import { h, clear, notice, when } from "./dom";
+import { h, clear, notice, when, errorText, fact } from "./dom";
 import { renderForm, type TaskForm } from "./form";
 import { taskContext } from "./task-context";
 import { hasRole, user } from "./session";
@@ -26,7 +26,7 @@ export function taskView(task: Task, options: TaskViewOptions): HTMLElement {
     try {
       options.onChange(await post<Task>(`/tasks/${encodeURIComponent(task.task_id)}/${action}`));
     } catch (error) {
-      notice(status, "error", error instanceof Error ? error.message : String(error));
+      notice(status, "error", errorText(error));
     }
   }
 
@@ -49,7 +49,7 @@ export function taskView(task: Task, options: TaskViewOptions): HTMLElement {
       form.showErrors(fields);
       notice(status, "error", Object.keys(fields).length
         ? "Not completed: correct the marked fields."
-        : error instanceof Error ? error.message : String(error));
+        : errorText(error));
     } finally {
       button.disabled = false;
     }
@@ -85,10 +85,6 @@ export function taskView(task: Task, options: TaskViewOptions): HTMLElement {
     h("h3", {}, "Form"), form.element,
     h("div", { class: "actions" }, completeButton),
     status);
-}
-
-function fact(label: string, value: string | Node, kind = ""): HTMLElement {
-  return h("div", { class: `fact ${kind}` }, h("span", {}, label), h("b", {}, value));
 }
 
 export function emptyDetail(target: HTMLElement, text: string): void {

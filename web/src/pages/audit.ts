@@ -6,7 +6,7 @@
  */
 
 import { get, query } from "../api";
-import { h, clear, notice, when } from "../dom";
+import { h, clear, notice, when, errorText } from "../dom";
 import type { Page } from "../types";
 
 interface Entry {
@@ -78,7 +78,7 @@ export function render(root: HTMLElement, args: string[]): void {
       newer.disabled = offset === 0;
       status.replaceChildren();
     } catch (error) {
-      notice(status, "error", error instanceof Error ? error.message : String(error));
+      notice(status, "error", errorText(error));
     }
   }
 
@@ -94,7 +94,7 @@ export function render(root: HTMLElement, args: string[]): void {
         notice(chain, "error", `Chain broken at entry ${broken.seq} (${broken.kind}): ${broken.message}`);
       }
     } catch (error) {
-      notice(chain, "error", error instanceof Error ? error.message : String(error));
+      notice(chain, "error", errorText(error));
     }
   }
 

@@ -8,7 +8,7 @@ import { get, query } from "../api";
 import { ganttChart, oeeBars } from "../charts";
 import type { MachineState, OeeFigures, OrderProgress, Schedule } from "../dashboard-types";
 import "../dashboards.css";
-import { h, clear, notice, when } from "../dom";
+import { h, clear, notice, when, errorText } from "../dom";
 
 const STATES_MS = 3000;
 const ORDERS_MS = 10000;
@@ -68,7 +68,7 @@ export function render(root: HTMLElement): () => void {
         u.good_count !== null || u.bad_count !== null
           ? h("div", { class: "tile-counts" }, `good ${u.good_count ?? 0} · bad ${u.bad_count ?? 0}`) : null)));
     } catch (error) {
-      notice(statesMessage, "error", `Machine states: ${error instanceof Error ? error.message : String(error)}`);
+      notice(statesMessage, "error", `Machine states: ${errorText(error)}`);
     }
   }
 
@@ -80,7 +80,7 @@ export function render(root: HTMLElement): () => void {
         ? h("p", { class: "muted", "data-testid": "oee-empty" }, `No shift begins on ${shiftDate.value} for a work unit with a calendar.`)
         : oeeBars(figures));
     } catch (error) {
-      notice(oeeBox, "error", `OEE: ${error instanceof Error ? error.message : String(error)}`);
+      notice(oeeBox, "error", `OEE: ${errorText(error)}`);
     }
   }
 
@@ -99,7 +99,7 @@ export function render(root: HTMLElement): () => void {
           `makespan ${plan.makespan} s · ${plan.status}`;
       }
     } catch (error) {
-      notice(ganttBox, "error", `Schedule: ${error instanceof Error ? error.message : String(error)}`);
+      notice(ganttBox, "error", `Schedule: ${errorText(error)}`);
       ganttInfo.textContent = "";
     } finally {
       replan.disabled = false;
@@ -127,7 +127,7 @@ export function render(root: HTMLElement): () => void {
           })));
       }));
     } catch (error) {
-      notice(ordersBox, "error", `Orders: ${error instanceof Error ? error.message : String(error)}`);
+      notice(ordersBox, "error", `Orders: ${errorText(error)}`);
     }
   }
 

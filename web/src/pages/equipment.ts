@@ -6,7 +6,7 @@
  */
 
 import { ApiError, get, post, request } from "../api";
-import { h, clear, notice } from "../dom";
+import { h, clear, notice, errorText } from "../dom";
 import { hasRole } from "../session";
 import type { Page } from "../types";
 
@@ -28,7 +28,6 @@ interface Equipment {
 
 const LEVELS: Level[] = ["enterprise", "site", "area", "work_center", "work_unit"];
 const LABEL: Record<Level, string> = { enterprise: "enterprise", site: "site", area: "area", work_center: "work center", work_unit: "work unit" };
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** 422 details of pydantic, one line a field: "url: String should match ..." */
 function fieldErrors(error: unknown): string {
@@ -36,7 +35,7 @@ function fieldErrors(error: unknown): string {
     return (error.detail as { loc?: (string | number)[]; msg?: string }[])
       .map((d) => `${(d.loc ?? []).slice(1).join(".") || "request"}: ${d.msg}`).join("; ");
   }
-  return message(error);
+  return errorText(error);
 }
 
 export function render(root: HTMLElement, args: string[]): void {
@@ -50,7 +49,7 @@ export function render(root: HTMLElement, args: string[]): void {
     try {
       nodes = (await get<Page<Equipment>>("/equipment?limit=500")).items;
     } catch (error) {
-      notice(status, "error", message(error));
+      notice(status, "error", errorText(error));
       return;
     }
     const children = (parent: number | null): Equipment[] => nodes.filter((n) => n.parent_id === parent);

@@ -1,7 +1,7 @@
 /** The inbox (supervisors, engineers): my tasks, my groups', overdue, everyone's; open one to work on it. */
 
 import { get, query } from "../api";
-import { h, clear, notice, when } from "../dom";
+import { h, clear, notice, when, errorText } from "../dom";
 import { hasRole } from "../session";
 import { emptyDetail, taskView } from "../task-view";
 import type { Page, Task } from "../types";
@@ -47,7 +47,7 @@ export function render(root: HTMLElement, args: string[]): () => void {
         h("span", {}, `${task.process_id ?? ""} · ${task.business_key ?? task.workflow_id ?? ""}`),
         h("small", {}, `${task.assignee ? `claimed by ${task.assignee}` : "unclaimed"} · ${task.due_at ? `due ${when(task.due_at)}` : when(task.created_at)}`))));
     } catch (error) {
-      notice(status, "error", error instanceof Error ? error.message : String(error));
+      notice(status, "error", errorText(error));
     }
   }
 
@@ -66,7 +66,7 @@ export function render(root: HTMLElement, args: string[]): () => void {
         },
       }));
     } catch (error) {
-      notice(detail, "error", error instanceof Error ? error.message : String(error));
+      notice(detail, "error", errorText(error));
     }
   }
 

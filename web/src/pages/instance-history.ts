@@ -2,7 +2,7 @@
 
 import { get } from "../api";
 import type { InstanceHistory } from "../dashboard-types";
-import { h, clear, notice } from "../dom";
+import { h, clear, notice, errorText } from "../dom";
 
 function time(at: string): string {
   return new Date(at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
@@ -49,7 +49,7 @@ export function historyView(workflowId: string, nameOf: (elementId: string) => s
           h("div", {}, h("h4", {}, "Timeline"),
             h("table", { class: "grid timeline", "data-testid": "history-events" }, h("tbody", {}, rows)))));
     } catch (error) {
-      notice(element, "error", `History: ${error instanceof Error ? error.message : String(error)}`);
+      notice(element, "error", `History: ${errorText(error)}`);
     }
   }
   return { element, refresh };

@@ -9,7 +9,7 @@ import "bpmn-js/dist/assets/bpmn-js.css";
 
 import { get, post, query } from "../api";
 import { highlight, showDiagram, type Diagram, type DiagramElement, type ElementRegistry } from "../diagram";
-import { h, clear, notice, pairs, when } from "../dom";
+import { h, clear, notice, pairs, when, errorText } from "../dom";
 import { hasRole } from "../session";
 import type { Instance, InstanceState, Page } from "../types";
 import "../version-diff.css";
@@ -43,7 +43,7 @@ function renderList(root: HTMLElement): () => void {
         h("td", {}, i.started_by ?? "–"), h("td", {}, when(i.started_at)))));
       if (page.items.length === 0) table.append(h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No instances.")));
     } catch (error) {
-      notice(message, "error", error instanceof Error ? error.message : String(error));
+      notice(message, "error", errorText(error));
     }
   }
 
@@ -91,7 +91,7 @@ function renderOne(root: HTMLElement, workflowId: string): () => void {
       diagram = await showDiagram(canvas, xml);
       await poll();
     } catch (error) {
-      notice(message, "error", error instanceof Error ? error.message : String(error));
+      notice(message, "error", errorText(error));
     }
   }
 
@@ -102,7 +102,7 @@ function renderOne(root: HTMLElement, workflowId: string): () => void {
       draw(state);
       if (state.status === "running" || state.incident) timer = window.setTimeout(() => void poll(), POLL_MS);
     } catch (error) {
-      notice(message, "error", error instanceof Error ? error.message : String(error));
+      notice(message, "error", errorText(error));
       timer = window.setTimeout(() => void poll(), POLL_MS * 3);
     }
   }
@@ -150,7 +150,7 @@ function renderOne(root: HTMLElement, workflowId: string): () => void {
             window.clearTimeout(timer);
             void poll();
           } catch (error) {
-            notice(retryStatus, "error", error instanceof Error ? error.message : String(error));
+            notice(retryStatus, "error", errorText(error));
           }
         } }, "Retry"), retryStatus] : null);
   }

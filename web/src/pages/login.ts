@@ -1,7 +1,7 @@
 /** Sign-in with the API's OAuth2 password flow; a one-time password must be changed first. */
 
 import { ApiError } from "../api";
-import { h, clear, notice } from "../dom";
+import { h, clear, notice, errorText } from "../dom";
 import { changePassword, signIn } from "../session";
 
 export function renderLogin(root: HTMLElement, done: () => void): void {
@@ -27,7 +27,7 @@ export function renderLogin(root: HTMLElement, done: () => void): void {
         renderPasswordChange(root, password.value, done);
         return;
       }
-      notice(status, "error", error instanceof Error ? error.message : String(error));
+      notice(status, "error", errorText(error));
     }
   });
   clear(root, h("main", { class: "center" }, form));
@@ -51,7 +51,7 @@ function renderPasswordChange(root: HTMLElement, oldPassword: string, done: () =
       await changePassword(oldPassword, next.value);
       done();
     } catch (error) {
-      notice(status, "error", error instanceof Error ? error.message : String(error));
+      notice(status, "error", errorText(error));
     }
   });
   clear(root, h("main", { class: "center" }, form));

@@ -6,7 +6,7 @@
  */
 
 import { get, post, query } from "../api";
-import { h, clear, notice, when } from "../dom";
+import { h, clear, notice, when, errorText, fact } from "../dom";
 import { hasRole } from "../session";
 import type { Page } from "../types";
 
@@ -33,7 +33,6 @@ interface Step {
 }
 
 const STATUSES = ["", "available", "on_hold", "consumed", "scrapped"];
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 const lotLink = (number: string): HTMLElement => h("a", { href: `#/lots/${encodeURIComponent(number)}` }, number);
 
 export function render(root: HTMLElement, args: string[]): () => void {
@@ -55,7 +54,7 @@ export function render(root: HTMLElement, args: string[]): () => void {
         h("td", {}, h("span", { class: `badge ${lot.status}` }, lot.status.replace("_", " "))), h("td", {}, when(lot.created_at)))));
       if (page.items.length === 0) rows.append(h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No lots.")));
     } catch (error) {
-      notice(listStatus, "error", message(error));
+      notice(listStatus, "error", errorText(error));
     }
   }
 
@@ -87,7 +86,7 @@ export function render(root: HTMLElement, args: string[]): () => void {
         get<Page<Step>>(`/lots/${encodeURIComponent(number)}/genealogy?direction=forward&limit=500`),
       ]);
     } catch (error) {
-      clear(detail, h("div", { class: "notice error", role: "alert" }, message(error)));
+      clear(detail, h("div", { class: "notice error", role: "alert" }, errorText(error)));
       return;
     }
     const result = h("div", { class: "status", "data-testid": "lot-result" });
@@ -104,10 +103,6 @@ export function render(root: HTMLElement, args: string[]): () => void {
       result);
   }
 
-  function fact(label: string, value: string): HTMLElement {
-    return h("div", { class: "fact" }, h("span", {}, label), h("b", {}, value));
-  }
-
   function actions(lot: Lot, madeFrom: number, result: HTMLElement): HTMLElement {
     const number = encodeURIComponent(lot.lot_number);
     const reason = h("input", { name: "reason", placeholder: "why (supplier recall, failed inspection ...)", "data-testid": "lot-reason" });
@@ -118,7 +113,7 @@ export function render(root: HTMLElement, args: string[]): () => void {
         await Promise.all([refresh(), show(lot.lot_number)]);
         notice(detail.querySelector<HTMLElement>("[data-testid=lot-result]")!, "ok", said);
       } catch (error) {
-        notice(result, "error", message(error));
+        notice(result, "error", errorText(error));
       }
     };
     const recall = (): void => {

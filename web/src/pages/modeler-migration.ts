@@ -5,7 +5,7 @@
  */
 
 import { post } from "../api";
-import { h, clear, notice } from "../dom";
+import { h, clear, notice, errorText } from "../dom";
 
 interface Verdict {
   instance_id: string;
@@ -37,7 +37,7 @@ export function migrationControls(pid: string, versions: number[]): HTMLElement 
         dry_run: dryRun, reason: reason.value.trim() || null });
       show(result);
     } catch (error) {
-      notice(report, "error", error instanceof Error ? error.message : String(error));
+      notice(report, "error", errorText(error));
     }
   }
 

@@ -7,7 +7,7 @@
 import { post } from "../api";
 import type { TestRunOutcome } from "../dashboard-types";
 import { highlight, type Diagram, type ElementRegistry } from "../diagram";
-import { h, clear, notice, pairs } from "../dom";
+import { h, clear, notice, pairs, errorText } from "../dom";
 
 function userTaskIds(diagram: Diagram): string[] {
   return diagram.get<ElementRegistry>("elementRegistry").getAll()
@@ -41,7 +41,7 @@ export function testRunPanel(diagram: Diagram, currentXml: () => Promise<string>
       body = { xml: await currentXml(), variables: parseObject(variables.value, "variables"),
         complete_user_tasks: parseObject(completions.value, "user tasks"), timeout: Number(timeout.value) || 30 };
     } catch (error) {
-      notice(result, "error", error instanceof Error ? error.message : String(error));
+      notice(result, "error", errorText(error));
       return;
     }
     run.disabled = true;
@@ -50,7 +50,7 @@ export function testRunPanel(diagram: Diagram, currentXml: () => Promise<string>
       const outcome = await post<TestRunOutcome>("/lint/test-run", body);
       show(outcome);
     } catch (error) {
-      notice(result, "error", `Test run failed: ${error instanceof Error ? error.message : String(error)}`);
+      notice(result, "error", `Test run failed: ${errorText(error)}`);
     } finally {
       run.disabled = false;
     }

@@ -22,7 +22,7 @@ import zeebeModdle from "zeebe-bpmn-moddle/resources/zeebe.json";
 import { ApiError, get, post, query, request } from "../api";
 import { formDesigner } from "../form-designer";
 import { withLayout, type Canvas, type Diagram, type DiagramElement, type ElementRegistry, type Overlays } from "../diagram";
-import { h, clear, notice, when } from "../dom";
+import { h, clear, notice, when, errorText } from "../dom";
 import { hasRole } from "../session";
 import type { Deployment, Instance, LintProblem, Page, ProcessDefinition, TaskType } from "../types";
 import { showVersionDiff } from "../version-diff";
@@ -87,7 +87,7 @@ export async function render(root: HTMLElement): Promise<() => void> {
       notice(status, "info", `Opened ${name}${laid.laidOut ? " (it had no layout: laid out automatically)" : ""}`);
       await showHistory(processId() ?? "");
     } catch (error) {
-      notice(status, "error", `${name} cannot be opened: ${error instanceof Error ? error.message : String(error)}`);
+      notice(status, "error", `${name} cannot be opened: ${errorText(error)}`);
     }
   }
 
@@ -157,7 +157,7 @@ export async function render(root: HTMLElement): Promise<() => void> {
       if (error instanceof ApiError && error.detail && typeof error.detail === "object" && "problems" in error.detail) {
         showProblems((error.detail as { problems: LintProblem[] }).problems);
       }
-      notice(status, "error", `Not deployed: ${error instanceof Error ? error.message : String(error)}`);
+      notice(status, "error", `Not deployed: ${errorText(error)}`);
     }
   }
 
@@ -197,7 +197,7 @@ export async function render(root: HTMLElement): Promise<() => void> {
       closeDiff = await showVersionDiff(diffBox, pid, older, newer);
       diffBox.scrollIntoView({ block: "start" });
     } catch (error) {
-      notice(diffBox, "error", `Cannot compare: ${error instanceof Error ? error.message : String(error)}`);
+      notice(diffBox, "error", `Cannot compare: ${errorText(error)}`);
     }
   }
 
@@ -235,7 +235,7 @@ export async function render(root: HTMLElement): Promise<() => void> {
         clear(startStatus, h("a", { href: `#/instances/${encodeURIComponent(started.workflow_id)}`, "data-testid": "started-link" },
           `Started ${started.workflow_id}`));
       } catch (error) {
-        notice(startStatus, "error", error instanceof Error ? error.message : String(error));
+        notice(startStatus, "error", errorText(error));
       }
     } }, "Start"), startStatus);
   startBox.hidden = true;

@@ -6,7 +6,7 @@
  */
 
 import { ApiError, get, post, query } from "../api";
-import { h, clear, notice, when } from "../dom";
+import { h, clear, notice, when, errorText, fact } from "../dom";
 import { hasRole, user } from "../session";
 import type { Instance, Page } from "../types";
 
@@ -41,8 +41,6 @@ const OPEN = ["received", "released", "in_progress", "held"];
 const PRODUCTION = "production_order";
 const QUANTITY_CHANGE = "demand_change";
 
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-
 export function render(root: HTMLElement, args: string[]): () => void {
   const status = h("select", { "data-testid": "filter-order-status" },
     STATUSES.map((s) => h("option", { value: s }, s ? s.replace("_", " ") : "any status")));
@@ -67,7 +65,7 @@ export function render(root: HTMLElement, args: string[]): () => void {
       h("td", {}, progress(order)))));
       if (page.items.length === 0) rows.append(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No orders.")));
     } catch (error) {
-      notice(listStatus, "error", message(error));
+      notice(listStatus, "error", errorText(error));
     }
   }
 
@@ -96,7 +94,7 @@ export function render(root: HTMLElement, args: string[]): () => void {
       ]);
       instances = [...own.items, ...changes.items];
     } catch (error) {
-      clear(detail, h("div", { class: "notice error", role: "alert" }, message(error)));
+      clear(detail, h("div", { class: "notice error", role: "alert" }, errorText(error)));
       return;
     }
     const result = h("div", { class: "status", "data-testid": "order-result" });
@@ -129,10 +127,6 @@ export function render(root: HTMLElement, args: string[]): () => void {
       result);
   }
 
-  function fact(label: string, value: string): HTMLElement {
-    return h("div", { class: "fact" }, h("span", {}, label), h("b", {}, value));
-  }
-
   function actions(order: Order, instances: Instance[], result: HTMLElement): HTMLElement {
     const number = order.order_number;
     const producing = instances.some((i) => i.process_id === PRODUCTION && ["running", "completed"].includes(i.status));
@@ -147,7 +141,7 @@ export function render(root: HTMLElement, args: string[]): () => void {
         notice(detail.querySelector<HTMLElement>("[data-testid=order-result]")!, "ok", what);
       } catch (error) {
         notice(result, "error", error instanceof ApiError && error.status === 404 && String(error.message).includes("process")
-          ? `${message(error)} (an engineer deploys it in the Modeler)` : message(error));
+          ? `${errorText(error)} (an engineer deploys it in the Modeler)` : errorText(error));
       }
     };
     const requestChange = (): void => {

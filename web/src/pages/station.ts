@@ -5,7 +5,7 @@
  */
 
 import { get, query } from "../api";
-import { h, clear, notice } from "../dom";
+import { h, clear, notice, errorText } from "../dom";
 import type { TaskForm } from "../form";
 import { user } from "../session";
 import { taskView } from "../task-view";
@@ -33,7 +33,7 @@ export function render(root: HTMLElement, args: string[]): () => void {
           onclick: () => { selected = task.task_id; void open(task.task_id); void refresh(); },
         }, h("b", {}, task.name), h("span", {}, task.business_key ?? task.process_id ?? ""))));
     } catch (error) {
-      notice(status, "error", error instanceof Error ? error.message : String(error));
+      notice(status, "error", errorText(error));
     }
   }
 
@@ -55,7 +55,7 @@ export function render(root: HTMLElement, args: string[]): () => void {
       }));
       detail.querySelector<HTMLInputElement>("[data-testid=lot-scan]")?.focus();
     } catch (error) {
-      notice(detail, "error", error instanceof Error ? error.message : String(error));
+      notice(detail, "error", errorText(error));
     }
   }
 

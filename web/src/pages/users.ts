@@ -6,7 +6,7 @@
  */
 
 import { ApiError, get, post, query, request } from "../api";
-import { h, clear, notice, when } from "../dom";
+import { h, clear, notice, when, errorText } from "../dom";
 import type { Page, Role } from "../types";
 
 interface Account {
@@ -58,7 +58,7 @@ export function render(root: HTMLElement): () => void {
         h("td", {}, when(account.created_at)))));
       if (page.items.length === 0) rows.append(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No users.")));
     } catch (error) {
-      notice(status, "error", error instanceof Error ? error.message : String(error));
+      notice(status, "error", errorText(error));
     }
   }
 
@@ -93,7 +93,7 @@ export function render(root: HTMLElement): () => void {
         }
         notice(result, "error", "Please correct the marked fields.");
       } else {
-        notice(result, "error", error instanceof Error ? error.message : String(error));
+        notice(result, "error", errorText(error));
       }
     }
 
