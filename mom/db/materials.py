@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from mom.db.audit import append_audit_entry
 from mom.db.base import utcnow
-from mom.db.errors import RecordConflict
+from mom.db.errors import RecordConflict, RecordNotFound
 from mom.db.models import GenealogyLink, MaterialDefinition, MaterialLot, MaterialSublot
 from mom.db.queries import fetch, fetch_by, page
 from mom.domain import DomainError, LotStatus, check_transition
@@ -95,8 +95,15 @@ def create_lot(
     return lot
 
 
-def get_lot(session: Session, *, lot_id: int) -> MaterialLot:
-    return fetch(session, MaterialLot, lot_id, entity="lot")
+def get_lot(session: Session, *, lot_id: int, for_update: bool = False) -> MaterialLot:
+    """The lot; ``for_update``: locked until the transaction ends and read anew, so that a writer
+    sees what a concurrent one committed (on PostgreSQL; SQLite writers already take turns)."""
+    if not for_update:
+        return fetch(session, MaterialLot, lot_id, entity="lot")
+    lot = session.get(MaterialLot, lot_id, with_for_update=True, populate_existing=True)
+    if lot is None:
+        raise RecordNotFound("lot", lot_id)
+    return lot
 
 
 def get_lot_by_number(session: Session, *, lot_number: str) -> MaterialLot:
@@ -153,7 +160,7 @@ def change_lot_status(
     session: Session, *, lot_id: int, to: LotStatus, actor: str, reason: str | None = None
 ) -> MaterialLot:
     """Hold, release, scrap or consume a lot (and its sublots); audited."""
-    lot = get_lot(session, lot_id=lot_id)
+    lot = get_lot(session, lot_id=lot_id, for_update=True)
     before = lot.status
     lot.status = check_transition(before, to, entity_id=lot.lot_number)
     for sublot in lot.sublots:
@@ -187,7 +194,7 @@ def consume_lot(
 ) -> GenealogyLink:
     """Record that ``quantity`` of one lot went into another, and take it off the consumed lot
     (which becomes *consumed* when empty)."""
-    consumed = get_lot(session, lot_id=consumed_lot_id)
+    consumed = get_lot(session, lot_id=consumed_lot_id, for_update=True)  # its quantity and status change
     produced = get_lot(session, lot_id=produced_lot_id)
     unit = unit or consumed.unit
     amount = to_decimal(quantity, field="consumed quantity")
@@ -302,6 +309,9 @@ def hold_made_from(session: Session, *, lot_id: int, actor: str, reason: str) ->
     audited with the reason, naming the lot recalled."""
     suspect = get_lot(session, lot_id=lot_id)
     scope = [suspect, *dict.fromkeys(step.link.produced_lot for step in trace_forward(session, lot_id=lot_id))]
+    # locked in one order (by id), read anew: two recalls at once never wait on each other in a circle
+    session.execute(sa.select(MaterialLot).where(MaterialLot.id.in_([lot.id for lot in scope]))
+                    .order_by(MaterialLot.id).with_for_update().execution_options(populate_existing=True)).all()
     held: list[str] = []
     left: dict[str, LotStatus] = {}
     for lot in scope:
