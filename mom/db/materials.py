@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from mom.db.audit import append_audit_entry
 from mom.db.base import utcnow
-from mom.db.errors import RecordConflict, RecordNotFound
+from mom.db.errors import RecordConflict
 from mom.db.models import GenealogyLink, MaterialDefinition, MaterialLot, MaterialSublot
 from mom.db.queries import fetch, fetch_by, page
 from mom.domain import DomainError, LotStatus, check_transition
@@ -96,14 +96,8 @@ def create_lot(
 
 
 def get_lot(session: Session, *, lot_id: int, for_update: bool = False) -> MaterialLot:
-    """The lot; ``for_update``: locked until the transaction ends and read anew, so that a writer
-    sees what a concurrent one committed (on PostgreSQL; SQLite writers already take turns)."""
-    if not for_update:
-        return fetch(session, MaterialLot, lot_id, entity="lot")
-    lot = session.get(MaterialLot, lot_id, with_for_update=True, populate_existing=True)
-    if lot is None:
-        raise RecordNotFound("lot", lot_id)
-    return lot
+    """The lot; ``for_update`` (writers): locked and read anew (see :func:`mom.db.queries.fetch`)."""
+    return fetch(session, MaterialLot, lot_id, entity="lot", for_update=for_update)
 
 
 def get_lot_by_number(session: Session, *, lot_number: str) -> MaterialLot:

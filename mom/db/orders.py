@@ -153,8 +153,16 @@ def add_job_order(
     return job
 
 
-def get_production_order(session: Session, *, order_id: int) -> ProductionOrder:
-    return fetch(session, ProductionOrder, order_id, entity="production order")
+def get_production_order(session: Session, *, order_id: int, for_update: bool = False) -> ProductionOrder:
+    """The order; ``for_update`` (writers): locked and read anew (see :func:`mom.db.queries.fetch`).
+    Writers lock an order before its job orders, so that two of them never wait on each other in a circle."""
+    return fetch(session, ProductionOrder, order_id, entity="production order", for_update=for_update)
+
+
+def _lock_job_orders(session: Session, order: ProductionOrder) -> None:
+    """The order's job orders locked (by id) and read anew, after the order itself."""
+    session.execute(sa.select(JobOrder).where(JobOrder.production_order_id == order.id).order_by(JobOrder.id)
+                    .with_for_update().execution_options(populate_existing=True)).all()
 
 
 def get_production_order_by_number(session: Session, *, order_number: str) -> ProductionOrder:
@@ -201,9 +209,10 @@ def change_production_order_status(
     actor: str,
     reason: str | None = None,
 ) -> ProductionOrder:
-    order = get_production_order(session, order_id=order_id)
+    order = get_production_order(session, order_id=order_id, for_update=True)
     before = order.status
     order.status = check_transition(before, to, entity_id=order.order_number)
+    _lock_job_orders(session, order)
     if is_terminal(to) and to != ProductionOrderStatus.COMPLETED:
         for job in order.job_orders:
             if not is_terminal(job.status):
@@ -271,7 +280,7 @@ def release_production_order(
 ) -> ProductionOrder:
     """Release an order to the floor: an order received without job orders gets them now from the
     routing in effect; refused (:class:`IllegalTransition`) unless the order is received or held."""
-    order = get_production_order(session, order_id=order_id)
+    order = get_production_order(session, order_id=order_id, for_update=True)
     check_transition(order.status, ProductionOrderStatus.RELEASED, entity_id=order.order_number)
     if not order.job_orders:
         _explode(session, order)
@@ -292,7 +301,8 @@ def change_production_order_quantity(
 
     Refused with :class:`RecordConflict` once the order is completed, closed, cancelled or aborted,
     and when a job order has already made more good parts than the new quantity."""
-    order = get_production_order(session, order_id=order_id)
+    order = get_production_order(session, order_id=order_id, for_update=True)
+    _lock_job_orders(session, order)
     amount = to_decimal(quantity, field=f"production order {order.order_number} quantity")
     if amount <= 0:
         raise DomainError(f"production order {order.order_number}: quantity {format_amount(amount)} must be positive")
@@ -326,8 +336,13 @@ def change_production_order_quantity(
     return order
 
 
-def get_job_order(session: Session, *, job_order_id: int) -> JobOrder:
-    return fetch(session, JobOrder, job_order_id, entity="job order")
+def get_job_order(session: Session, *, job_order_id: int, for_update: bool = False) -> JobOrder:
+    """The job order; ``for_update`` (writers): its production order locked first, then the job order,
+    both read anew."""
+    if for_update:
+        job = fetch(session, JobOrder, job_order_id, entity="job order")
+        get_production_order(session, order_id=job.production_order_id, for_update=True)
+    return fetch(session, JobOrder, job_order_id, entity="job order", for_update=for_update)
 
 
 def _job_label(job: JobOrder) -> str:
@@ -373,7 +388,7 @@ def change_job_order_status(
 ) -> JobOrder:
     """Move a job order (dispatched -> running -> paused ...); the first job order to run puts
     its production order in progress."""
-    job = get_job_order(session, job_order_id=job_order_id)
+    job = get_job_order(session, job_order_id=job_order_id, for_update=True)
     _set_job_status(session, job, to, actor=actor, reason=reason, at=at)
     order = job.production_order
     if to == JobOrderStatus.RUNNING and order.status == ProductionOrderStatus.RELEASED:
@@ -392,7 +407,7 @@ def dispatch_job_order(
     session: Session, *, job_order_id: int, work_unit_id: int, actor: str
 ) -> JobOrder:
     """Assign a work unit of the job's work center and mark the job dispatched."""
-    job = get_job_order(session, job_order_id=job_order_id)
+    job = get_job_order(session, job_order_id=job_order_id, for_update=True)
     unit: Equipment = get_equipment(session, equipment_id=work_unit_id)
     if unit.level != EquipmentLevel.WORK_UNIT:
         raise DomainError(f"job order {_job_label(job)}: '{unit.path}' is not a work unit")
@@ -424,7 +439,7 @@ def report_job_order_quantities(
     scrap: Decimal | int | str = 0,
 ) -> JobOrder:
     """Set the good and scrap counts of a job order (absolute values, e.g. from PLC counters)."""
-    job = get_job_order(session, job_order_id=job_order_id)
+    job = get_job_order(session, job_order_id=job_order_id, for_update=True)
     good_qty, scrap_qty = to_decimal(good, field="good"), to_decimal(scrap, field="scrap")
     if good_qty < 0 or scrap_qty < 0:
         raise DomainError(f"job order {_job_label(job)}: counts must not be negative")

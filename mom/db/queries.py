@@ -15,9 +15,12 @@ T = TypeVar("T")
 MAX_PAGE_SIZE = 1000
 
 
-def fetch(session: Session, model: type[T], key: object, *, entity: str) -> T:
-    """The row of ``model`` with primary key ``key``, or :class:`RecordNotFound` naming it."""
-    row = session.get(model, key)
+def fetch(session: Session, model: type[T], key: object, *, entity: str, for_update: bool = False) -> T:
+    """The row of ``model`` with primary key ``key``, or :class:`RecordNotFound` naming it.
+    ``for_update``: the row is locked until the transaction ends and read anew, so that a writer sees
+    what a concurrent one committed before it (on PostgreSQL; SQLite's writers already take turns)."""
+    row = (session.get(model, key, with_for_update=True, populate_existing=True) if for_update
+           else session.get(model, key))
     if row is None:
         raise RecordNotFound(entity, key)
     return row

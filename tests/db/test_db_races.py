@@ -1,6 +1,7 @@
-"""Two people (or two machines' processes) acting on the same lot at the same instant, on both
-databases: the second sees what the first did, so a lot never gives more than it holds and a hold is
-never lost to a consumption that read the lot before it."""
+"""Two people (or a person and a process) acting on the same lot or order at the same instant, on both
+databases: the second sees what the first did. A lot never gives more than it holds, a hold is never
+lost to a consumption that read the lot before it, a cancelled order is not started behind the
+supervisor's back, and a running job order is not cancelled."""
 
 from __future__ import annotations
 
@@ -13,10 +14,21 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from mom.db import create_session_factory
+from mom.db.equipment import get_equipment_by_path
 from mom.db.materials import add_material_definition, change_lot_status, consume_lot, create_lot, get_lot_by_number
 from mom.db.migrate import upgrade_database
+from mom.db.orders import (
+    change_job_order_status,
+    change_production_order_status,
+    create_production_order,
+    dispatch_job_order,
+    get_job_order,
+    get_production_order,
+    release_production_order,
+)
 from mom.db.transactions import writing
-from mom.domain import DomainError, IllegalTransition, LotStatus
+from mom.domain import DomainError, IllegalTransition, JobOrderStatus, LotStatus, ProductionOrderStatus
+from mom.plant_setup import create_demo_plant
 
 
 @pytest.fixture
@@ -94,3 +106,49 @@ def test_a_hold_is_not_lost_to_a_consumption_at_the_same_instant(sessions: sessi
     with sessions() as session:
         steel = get_lot_by_number(session, lot_number="S-1")
         assert steel.status == LotStatus.ON_HOLD and steel.quantity == 10
+
+
+@pytest.fixture
+def order_ids(sessions: sessionmaker[Session]) -> dict[str, int]:
+    """PO-1 released, its press job dispatched to Press1."""
+    with writing(sessions) as session:
+        plant = create_demo_plant(session, site="Lyon", endpoints={"Press1": "opc.tcp://127.0.0.1:1",
+                                                                   "Coater1": "opc.tcp://127.0.0.1:2"})
+        press = get_equipment_by_path(session, path=plant.work_units["Press1"])
+        order = create_production_order(session, order_number="PO-1", product_code="BRACKET", quantity=10,
+                                        actor="erp")
+        release_production_order(session, order_id=order.id, actor="sup")
+        job = next(j for j in order.job_orders if j.sequence == 10)
+        dispatch_job_order(session, job_order_id=job.id, work_unit_id=press.id, actor="sup")
+        return {"order": order.id, "job": job.id}
+
+
+def test_a_cancelled_order_is_not_started_by_a_process_at_the_same_instant(
+        sessions: sessionmaker[Session], order_ids: dict[str, int]) -> None:
+    refused = _at_once(
+        sessions,
+        lambda session: change_production_order_status(session, order_id=order_ids["order"],
+                                                       to=ProductionOrderStatus.CANCELLED, actor="sup",
+                                                       reason="customer withdrew"),
+        lambda session: change_job_order_status(session, job_order_id=order_ids["job"], to=JobOrderStatus.RUNNING,
+                                                actor="press"))
+    assert isinstance(refused, IllegalTransition) and "cancelled" in str(refused), refused
+    with sessions() as session:
+        order = get_production_order(session, order_id=order_ids["order"])
+        assert order.status == ProductionOrderStatus.CANCELLED
+        assert {j.status for j in order.job_orders} == {JobOrderStatus.CANCELLED}
+
+
+def test_a_running_job_order_is_not_cancelled_with_its_order_at_the_same_instant(
+        sessions: sessionmaker[Session], order_ids: dict[str, int]) -> None:
+    refused = _at_once(
+        sessions,
+        lambda session: change_job_order_status(session, job_order_id=order_ids["job"], to=JobOrderStatus.RUNNING,
+                                                actor="press"),
+        lambda session: change_production_order_status(session, order_id=order_ids["order"],
+                                                       to=ProductionOrderStatus.CANCELLED, actor="sup"))
+    assert isinstance(refused, IllegalTransition) and "in_progress" in str(refused), refused
+    with sessions() as session:
+        order = get_production_order(session, order_id=order_ids["order"])
+        assert order.status == ProductionOrderStatus.IN_PROGRESS
+        assert get_job_order(session, job_order_id=order_ids["job"]).status == JobOrderStatus.RUNNING
