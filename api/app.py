@@ -30,7 +30,7 @@ from mom import heap
 from mom.db import create_database_engine, create_session_factory
 from mom.db.migrate import upgrade_engine
 from mom.process_store import ProcessStore
-from mom.settings import DEVELOPMENT_SECRET, Settings, load_settings
+from mom.settings import Settings, load_settings
 
 
 @asynccontextmanager
@@ -45,9 +45,7 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
     """The API on ``settings``' database and data directory. ``temporal_client`` is connected on
     first use when not given; ``migrate`` brings the database schema up to date first."""
     cfg = settings or load_settings()
-    if cfg.environment != "development" and cfg.secret_key == DEVELOPMENT_SECRET:
-        raise ValueError(f"MOM_SECRET_KEY is the development default; set your own for environment "
-                         f"'{cfg.environment}' (it signs the access tokens)")
+    cfg.signing_secret  # noqa: B018 - read (or made) now: an unusable secret file stops the start, naming it
     engine = create_database_engine(cfg.effective_database_url)
     if migrate:
         upgrade_engine(engine)

@@ -1,5 +1,5 @@
 """OAuth2 password flow with short-lived JWT access tokens (HS256, signed with
-``settings.secret_key``). Every request re-reads the user, so a deactivated account or a changed
+``settings.signing_secret``). Every request re-reads the user, so a deactivated account or a changed
 role takes effect at once."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def _unauthorized(reason: str) -> HTTPException:
 def create_access_token(context: ApiContext, username: str, *, minutes: int = ACCESS_TOKEN_MINUTES) -> str:
     now = datetime.now(UTC)
     claims = {"sub": username, "iat": now, "exp": now + timedelta(minutes=minutes), "jti": uuid.uuid4().hex}
-    return jwt.encode(claims, context.settings.secret_key, algorithm=ALGORITHM)
+    return jwt.encode(claims, context.settings.signing_secret, algorithm=ALGORITHM)
 
 
 MAX_VERIFIED_TOKENS = 4096
@@ -52,7 +52,7 @@ def decode_access_token(context: ApiContext, token: str) -> str:
             raise _unauthorized(_EXPIRED)
         return username
     try:
-        claims = jwt.decode(token, context.settings.secret_key, algorithms=[ALGORITHM],
+        claims = jwt.decode(token, context.settings.signing_secret, algorithms=[ALGORITHM],
                             options={"require": ["sub", "exp"]})
     except jwt.ExpiredSignatureError:
         raise _unauthorized(_EXPIRED) from None

@@ -2,17 +2,71 @@
 
 Build them with :func:`load_settings` where they are needed (composition roots: the CLI,
 ``worker.py``, the API factory); nothing here runs at import time.
+
+The secret (:attr:`Settings.signing_secret`) signs the access tokens, and keys for other purposes
+are derived from it (:meth:`Settings.derived_key`). It is ``MOM_SECRET_KEY`` when set (required in
+production: every host of a plant must share it), else the random secret in the data directory's
+``secret.key``, created with mode 0600 at the first use (``mom up`` creates it before it starts
+anything, so every process it starts -- API processes, worker -- reads the same file). There is no
+built-in default any more: a secret in the source code is a secret everyone has (issue J.5).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import hmac
+import os
+import secrets
+import stat
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEVELOPMENT_SECRET = "development-only-secret-change-me"
+PUBLIC_SECRET = "development-only-secret-change-me"
+"""The default secret of earlier versions (public: it is in the source). Refused everywhere."""
+SECRET_FILE = "secret.key"
+SECRET_MIN_LENGTH = 32
+
+
+class SecretFileError(ValueError):
+    """The data directory's secret file is unusable (readable by others, or too short)."""
+
+
+def _read_secret(path: Path) -> str:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise SecretFileError(f"{path} is readable by others (mode {mode:04o}): it signs the access tokens; "
+                              f"run 'chmod 600 {path}'")
+    secret = path.read_text(encoding="utf-8").strip()
+    if len(secret) < SECRET_MIN_LENGTH:
+        raise SecretFileError(f"{path} holds {len(secret)} characters, at least {SECRET_MIN_LENGTH} needed: "
+                              f"delete it to have a new one made (every signed-in user must sign in again)")
+    return secret
+
+
+def load_or_create_secret(data_dir: Path) -> str:
+    """The secret in ``data_dir/secret.key``, created (random, mode 0600) when absent. Processes
+    starting at once agree on one file: each writes its candidate to a private file, then hard-links
+    it to the final name (atomic, fails when another process was first) and reads what is there."""
+    path = data_dir / SECRET_FILE
+    if path.exists():
+        return _read_secret(path)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    candidate = data_dir / f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+    descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(secrets.token_urlsafe(48) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
+            os.link(candidate, path)
+    finally:
+        candidate.unlink(missing_ok=True)
+    return _read_secret(path)
 
 
 class Settings(BaseSettings):
@@ -30,7 +84,7 @@ class Settings(BaseSettings):
     # API server processes `mom up` starts (uvicorn --workers): one Python process serves ~1 CPU at most
     api_workers: int = Field(default=2, ge=1, le=64)
     plant_port: int = 4840  # first simulated machine's OPC UA port; the next machines follow
-    secret_key: str = DEVELOPMENT_SECRET
+    secret_key: str = ""  # empty: the data directory's secret.key (see the module docstring)
     # Budget of every diagram script, condition and expression (bpmn/script_budget.py); counted, not
     # timed, so it must be the same on every worker of a task queue (replays take the same path).
     script_max_operations: int = Field(default=250_000, ge=1000)  # loop iterations, calls, items of built-ins / 16
@@ -51,14 +105,31 @@ class Settings(BaseSettings):
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
+    _secret: str | None = PrivateAttr(default=None)
+
     @model_validator(mode="after")
-    def _refuse_insecure_defaults(self) -> Settings:
-        if self.environment == "production" and self.secret_key == DEVELOPMENT_SECRET:
-            raise ValueError(
-                "MOM_SECRET_KEY is the development default; set a secret of your own "
-                "before running with MOM_ENVIRONMENT=production"
-            )
+    def _refuse_insecure_secrets(self) -> Settings:
+        if self.secret_key == PUBLIC_SECRET:
+            raise ValueError("MOM_SECRET_KEY is the public default of earlier versions (anyone can sign tokens "
+                             "with it): unset it (a random secret is kept in the data directory) or set your own")
+        if self.environment == "production" and not self.secret_key:
+            raise ValueError("MOM_SECRET_KEY is not set: set a long random secret of your own, the same on every "
+                             "host of the plant, before running with MOM_ENVIRONMENT=production")
         return self
+
+    @property
+    def signing_secret(self) -> str:
+        """``MOM_SECRET_KEY``, else the data directory's secret (read, or created, once)."""
+        if self.secret_key:
+            return self.secret_key
+        if self._secret is None:
+            self._secret = load_or_create_secret(self.data_dir)
+        return self._secret
+
+    def derived_key(self, label: str) -> bytes:
+        """A key for one purpose (``label``), derived from the secret with HMAC-SHA256: processes
+        sharing the secret share it, and it reveals nothing about the secret or other labels' keys."""
+        return hmac.new(self.signing_secret.encode(), label.encode(), hashlib.sha256).digest()
 
     @property
     def effective_database_url(self) -> str:

@@ -15,7 +15,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from mom.cli.common import console, settings
-from mom.settings import Settings
+from mom.settings import SecretFileError, Settings
 from mom.stack.ports import port_open, wait_for_port
 from mom.stack.supervisor import Component, Supervisor
 from mom.stack.temporal_server import DEFAULT_PRAGMAS, dev_server_tuning, temporal_cli
@@ -89,6 +89,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     if port_open(host or "127.0.0.1", int(port)):
         console.print(f"[red]something already listens on {cfg.temporal_address}[/red]: stop it, or set "
                       "MOM_TEMPORAL_ADDRESS to a free port")
+        return 1
+    try:  # the data dir's secret.key exists before any process that reads it starts
+        cfg.signing_secret  # noqa: B018
+    except SecretFileError as exc:
+        console.print(f"[red]{exc}[/red]")
         return 1
     from mom.users import ensure_first_admin
 

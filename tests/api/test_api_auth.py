@@ -8,7 +8,7 @@ from pathlib import Path
 import jwt
 from api_client import PASSWORD, Api
 
-from mom.settings import Settings, load_settings
+from mom.settings import PUBLIC_SECRET, Settings, load_settings
 from mom.users import ensure_first_admin
 
 
@@ -129,10 +129,36 @@ def test_first_admin_is_created_once_with_a_one_time_password(tmp_path: Path) ->
     assert ensure_first_admin(settings) is None
 
 
-def test_no_default_secret_outside_development(tmp_path: Path) -> None:
+def test_no_public_secret_and_production_needs_its_own(tmp_path: Path) -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="MOM_SECRET_KEY is not set"):
+        load_settings(environment="production", data_dir=tmp_path)
+    for environment in ("development", "test", "production"):
+        with pytest.raises(ValueError, match="public default"):
+            load_settings(environment=environment, data_dir=tmp_path, secret_key=PUBLIC_SECRET)
+    assert not (tmp_path / "secret.key").exists()
+
+
+def test_without_mom_secret_key_the_data_dir_secret_signs(tmp_path: Path) -> None:
+    """No MOM_SECRET_KEY: a random secret made once in the data dir (mode 0600), shared by every
+    process reading that data dir; a copy readable by others is refused, naming the file."""
+    import os
+    import stat
+
     import pytest
 
     from api.app import create_app
 
-    with pytest.raises(ValueError, match="MOM_SECRET_KEY"):
+    create_app(load_settings(environment="test", data_dir=tmp_path))
+    secret_file = tmp_path / "secret.key"
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    first, second = (load_settings(data_dir=tmp_path) for _ in range(2))
+    assert first.signing_secret == second.signing_secret == secret_file.read_text().strip()
+    assert len(first.signing_secret) >= 48 and first.signing_secret != PUBLIC_SECRET
+    assert first.derived_key("completion proof") == second.derived_key("completion proof") != \
+        first.derived_key("another purpose")
+    assert load_settings(data_dir=tmp_path / "other").signing_secret != first.signing_secret
+    os.chmod(secret_file, 0o644)
+    with pytest.raises(ValueError, match=f"{secret_file} is readable by others"):
         create_app(load_settings(environment="test", data_dir=tmp_path))
