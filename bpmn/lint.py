@@ -10,6 +10,7 @@ elements this engine does not run yet, and what SpiffWorkflow itself refuses.
 from __future__ import annotations
 
 import ast
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
@@ -123,7 +124,7 @@ def check_process(process: etree._Element, source: str, known_types: set[str]) -
             if script is None or not (script.text or "").strip():
                 problems.append(_problem(source, node, "script task has no script"))
             else:
-                problems.extend(_check_code(script.text or "", "exec", node, source))
+                problems.extend(_check_code(script.text or "", "exec", node, source, script))
     for flow in flows:
         condition = flow.find(f"{{{BPMN_NS}}}conditionExpression")
         if condition is not None and (condition.text or "").strip():
@@ -319,11 +320,20 @@ def _check_exclusive_gateway(gateway: etree._Element, flows: list[etree._Element
     return problems
 
 
-def _check_code(code: str, mode: str, element: etree._Element, source: str) -> list[Problem]:
+def _check_code(code: str, mode: str, element: etree._Element, source: str,
+                text_element: etree._Element | None = None) -> list[Problem]:
+    """A refused construct: the problem names the element and the line of the file (the line of
+    ``text_element``, the element holding the code, plus the line within the code)."""
     try:
         check_source(strip_feel_marker(code) if mode == "eval" else code, mode)
     except ScriptNotAllowed as exc:
-        return [_problem(source, element, f"{'expression' if mode == 'eval' else 'script'} {code.strip()!r}: {exc}")]
+        if mode == "eval":
+            return [_problem(source, element, f"expression {code.strip()!r}: {exc}")]
+        problem = _problem(source, element, f"script, line {exc.line or 1}: {exc.reason}")
+        start = _int(text_element.sourceline) if text_element is not None else None
+        if start is not None and exc.line is not None:
+            problem = dataclasses.replace(problem, line=start + exc.line - 1)
+        return [problem]
     return []
 
 

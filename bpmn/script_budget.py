@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from bpmn.script_allowlist import get_attribute
 from mom.settings import load_settings
 
 BUILTIN_CALL_OPERATIONS = 3  # a call of a built-in (with its guards) costs about three loop iterations
@@ -299,15 +300,26 @@ class Budget:
         if op in ("in", "not in"):
             kind = type(right)
             if kind in _SEQUENCES or (kind is range and type(left) not in (int, bool)):
-                self.charge_items(_length(right))
+                if type(left) in _COMPARED and kind in (list, tuple):  # each item compared with a container
+                    self.charge_items(comparison_items(left, right, self._items_left(), self, membership=True))
+                else:
+                    self.charge_items(_length(right))
             elif hasattr(kind, "__next__"):
                 right = self.counted(right)
-        elif type(left) in _SEQUENCES and type(right) in _SEQUENCES:
-            self.charge_items(min(len(left), len(right)))
+        elif type(left) in _COMPARED and type(right) in _COMPARED:
+            self.charge_items(comparison_items(left, right, self._items_left(), self, equality=op in ("==", "!=")))
         return _COMPARISONS[op](left, right)
 
+    def _items_left(self) -> int:
+        """Items the remaining operations pay for: an estimate may stop counting past this."""
+        return max(self._ceiling - self.used, 0) * BULK_ITEMS + BULK_ITEMS
+
     def operand(self, value: Any) -> Any:
-        if type(value) in _SEQUENCES:
+        """An operand of a chain (``a < b < c``): charged by all it holds, nested containers too (a
+        comparison of it with anything compares at most that many items)."""
+        if type(value) in _COMPARED:
+            self.charge_items(comparison_items(value, value, self._items_left(), self, same=False))
+        elif type(value) in _SEQUENCES:
             self.charge_items(len(value))
         return value
 
@@ -423,6 +435,10 @@ class Budget:
             self._fail(f"exceeded the data limit: the process data would take {length:,}+ characters "
                        f"(limit {self.limits.data:,}, MOM_SCRIPT_MAX_DATA)")
 
+    def attribute(self, value: Any, name: str) -> Any:
+        """``value.name``: only the attributes :mod:`bpmn.script_allowlist` lists for the type of ``value``."""
+        return get_attribute(value, name)
+
     def make_slice(self, lower: Any, upper: Any, step: Any) -> slice:
         return slice(lower, upper, step)
 
@@ -447,6 +463,69 @@ _COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
     "!=": lambda a, b: a != b, "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
     ">=": lambda a, b: a >= b,
 }
+
+
+_COMPARED = frozenset({list, tuple, dict, set, frozenset})
+
+
+def comparison_items(left: Any, right: Any, limit: int, budget: Budget, *, equality: bool = False,
+                     membership: bool = False, same: bool = True) -> int:
+    """About how many items Python compares for ``left <op> right``: nested lists compare item by
+    item (``[l] * 8000 == [l2] * 8000`` compares 8,000 x len(l) items, not 8,000). Stops counting
+    once past ``limit`` (the caller is then charged more than its budget holds).
+
+    Pairs already measured are taken from a memo (``[l] * 8000`` measures ``l`` once), identical
+    objects cost one item (Python skips them: ``x is y``), and with ``equality`` lists, tuples and
+    dicts of different lengths cost one. ``membership``: ``left in right``, one comparison per item
+    of ``right``. ``same=False``: an upper bound for ``left`` against anything (its nested size).
+    """
+    memo: dict[tuple[int, int], int] = {}
+    max_depth = budget.limits.depth
+
+    def pair(a: Any, b: Any, depth: int) -> int:
+        kind = type(a)
+        if (same and a is b) or kind not in _COMPARED or (same and type(b) is not kind):
+            return 1 + (len(a) // BULK_ITEMS if kind is str or kind is bytes else 0)
+        key = (id(a), id(b))
+        known = memo.get(key)
+        if known is not None:
+            return known
+        if depth >= max_depth:
+            budget._fail(f"exceeded the nesting limit: data nested more than {max_depth} deep, or refers to "
+                         "itself (MOM_SCRIPT_MAX_DEPTH)")
+        if equality and kind is not set and kind is not frozenset and len(a) != len(b):
+            return 1
+        size = min(len(a), len(b)) if same else len(a)
+        total = size + 1
+        if kind is set or kind is frozenset or total > limit:
+            memo[key] = total
+            return total
+        values_a = list(a.values()) if kind is dict else a
+        if not set(map(type, values_a)) & _COMPARED:  # flat: compared in C, one item each
+            memo[key] = total
+            return total
+        if kind is dict:
+            missing = object()
+            pairs: Any = ((v, b.get(k, missing) if same else v) for k, v in a.items())
+        else:
+            pairs = zip(a, b, strict=False) if same else ((v, v) for v in a)
+        for x, y in pairs:
+            if type(x) in _COMPARED:
+                total += pair(x, y, depth + 1) - 1
+                if total > limit:
+                    break
+        memo[key] = total
+        return total
+
+    if membership:
+        total = len(right)
+        for item in right:
+            if type(item) is type(left):
+                total += pair(left, item, 1) - 1
+                if total > limit:
+                    break
+        return total
+    return pair(left, right, 0)
 
 
 def text_length(value: Any, limit: int, budget: Budget) -> int:
@@ -811,6 +890,13 @@ class _Instrument(ast.NodeTransformer):
         spec: ast.expr = node.format_spec if node.format_spec is not None else ast.Constant(value="")
         value = _hook("format", node.value, ast.Constant(value=node.conversion), spec)
         return ast.FormattedValue(value=value, conversion=-1, format_spec=None)
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        """``a.b`` is read through the allowlist of the type ``a`` has when the code runs."""
+        self.generic_visit(node)
+        if not isinstance(node.ctx, ast.Load):
+            return node  # refused by check_source
+        return _hook("attribute", node.value, ast.Constant(value=node.attr))
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)

@@ -26,6 +26,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
 from bpmn.clock import current_time
+from bpmn.script_allowlist import node_refusal
 from bpmn.script_budget import (
     HOOK_NAME,
     Budget,
@@ -48,36 +49,40 @@ _FORBIDDEN_CALLS = {
 }
 
 
-# Frames, generators, coroutines, tracebacks and code objects lead back to module globals (and so to
-# ``builtins``) without a single dunder: ``(g.gi_frame.f_back for _ in [1])`` climbs out of the script.
-_INTERNAL_ATTRIBUTE_PREFIXES = ("gi_", "cr_", "ag_", "f_", "tb_", "co_")
-
-
 class ScriptNotAllowed(ValueError):
-    """A script or expression uses a construct diagrams may not use."""
+    """A script or expression uses a construct diagrams may not use; ``line`` is its line in the code."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message if line is None else f"line {line}: {message}")
+        self.reason = message
+        self.line = line
+
+
+def _refusals(node: ast.AST, line: int) -> Iterator[tuple[ast.AST, int]]:
+    """Every node under ``node`` with the line it is on (operators and contexts take their parent's)."""
+    stack = [(node, line)]
+    while stack:
+        node, line = stack.pop()
+        line = getattr(node, "lineno", None) or line
+        yield node, line
+        stack.extend((child, line) for child in reversed(list(ast.iter_child_nodes(node))))
 
 
 def check_source(source: str, mode: str) -> ast.AST:
-    """Parse ``source`` and refuse imports, dunder names/attributes and forbidden built-ins."""
+    """Parse ``source`` and refuse any syntax, name or attribute not on the allowlists of
+    :mod:`bpmn.script_allowlist`; the refusal names the line of the code."""
     try:
         tree = ast.parse(source, mode=mode)
     except SyntaxError as exc:
         raise ScriptNotAllowed(f"syntax error at line {exc.lineno}: {exc.msg}") from None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            raise ScriptNotAllowed("imports are not allowed in diagram scripts")
-        if isinstance(node, ast.Global | ast.Nonlocal):
-            raise ScriptNotAllowed("global/nonlocal are not allowed in diagram scripts")
-        if isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-            raise ScriptNotAllowed(f"attribute '{node.attr}' is not allowed (names starting with _)")
-        if isinstance(node, ast.Attribute) and node.attr.startswith(_INTERNAL_ATTRIBUTE_PREFIXES):
-            raise ScriptNotAllowed(f"attribute '{node.attr}' is not allowed (frame, generator and code internals)")
-        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store | ast.Del):
-            raise ScriptNotAllowed(f"setting attribute '{node.attr}' is not allowed; set process variables instead")
-        if isinstance(node, ast.Attribute) and node.attr in ("format", "format_map"):
-            raise ScriptNotAllowed("str.format can reach object internals; use an f-string")
-        if isinstance(node, ast.Name) and (node.id.startswith("__") or node.id in _FORBIDDEN_CALLS):
-            raise ScriptNotAllowed(f"name '{node.id}' is not allowed in diagram scripts")
+    except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, nesting too deep for the parser
+        raise ScriptNotAllowed(f"the code cannot be parsed: {type(exc).__name__}") from None
+    for node, line in _refusals(tree, 1):
+        refusal = node_refusal(node)
+        if refusal is None and isinstance(node, ast.Name) and node.id in _FORBIDDEN_CALLS:
+            refusal = f"name '{node.id}' is not allowed in diagram scripts"
+        if refusal is not None:
+            raise ScriptNotAllowed(refusal, line)
     return tree
 
 

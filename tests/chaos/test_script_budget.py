@@ -82,6 +82,14 @@ ATTACKS = [
            "while True:\n    try:\n        while True:\n            pass\n    except:\n        pass",
            OPERATIONS, statement=True),
     Attack("huge data left behind", "lots = ['y' * 10**6] * 10**6", DATA, statement=True),
+    # charged by the items compared, not by the outer length (issue J.8: ~4 s, a deadlock error every try)
+    Attack("comparison of nested lists", "[[0] * 1000000] * 8000 == [[0] * 1000000] * 8000", OPERATIONS),
+    Attack("ordering of nested lists", "[[0] * 1000000] * 8000 <= [[0] * 1000000] * 8000", OPERATIONS),
+    Attack("membership of a list in nested lists", "[0] * 1000000 in [[0] * 1000000] * 8000", OPERATIONS),
+    Attack("chained comparison of nested lists", "0 < [[0] * 1000000] * 8000 < [[1] * 1000000] * 8000",
+           OPERATIONS),
+    Attack("comparison of nested dicts",
+           "[{'v': [0] * 1000000}] * 8000 == [{'v': [0] * 1000000}] * 8000", OPERATIONS),
 ]
 
 TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>

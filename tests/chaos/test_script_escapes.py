@@ -46,6 +46,15 @@ class Escape:
     code: str  # MARKER and PORT are replaced by the test's marker file and listener port
 
 
+ISSUE_J1 = """o = int.mro()[-1]
+match o:
+    case o(__subclasses__=sub): pass
+for c in sub():
+    match c:
+        case o(__name__='_wrap_close', __init__=i):
+            match i:
+                case o(__globals__=g): out = g['popen']('id').read()"""
+
 # Every attempt, if it worked, would create MARKER or connect to 127.0.0.1:PORT.
 ESCAPES = [
     Escape("import statement", "import os\nos.system('touch MARKER')"),
@@ -79,6 +88,20 @@ ESCAPES = [
            "while 'builtins' not in f.f_globals:\n    f = f.f_back\nf.f_globals['builtins'].open('MARKER', 'w')"),
     Escape("patching a shared module", "math.floor = len"),
     Escape("breakpoint", "breakpoint()"),
+    # issue J.1: match class patterns are getattr by keyword (it ran `id` as root through POST /lint/test-run)
+    Escape("match class patterns (issue J.1)", ISSUE_J1.replace("'id'", "'touch MARKER'")),
+    Escape("match class pattern, positional (__match_args__)",
+           "o = ValueError\nmatch o('x'):\n    case o(a):\n        open('MARKER', 'w')"),
+    Escape("match class pattern on a rebound name",
+           "int = now\nmatch now:\n    case int(__globals__=g):\n        g['builtins'].open('MARKER', 'w')"),
+    Escape("match value pattern with a dotted name",
+           "match 1:\n    case math.__loader__:\n        pass"),
+    Escape("match capture of __builtins__",
+           "match 1:\n    case {**__builtins__}:\n        __builtins__['open']('MARKER', 'w')"),
+    Escape("mro without a dunder", "int.mro()[-1]"),
+    Escape("operator.attrgetter", "operator.attrgetter('__globals__')(now)['builtins'].open('MARKER', 'w')"),
+    Escape("generator function frame", "def g():\n    yield 1\nf = g().gi_frame.f_back.f_globals"),
+    Escape("class with __getattr__", "class A:\n    pass\nA.__subclasses__()"),
 ]
 
 TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
@@ -230,4 +253,19 @@ def test_mom_run_on_the_embedded_stack_refuses_the_escape_and_nothing_happens(tm
     assert outcome["status"] == "invalid" and outcome["completed"] == []
     assert any(f"[{element}]" in p and "not allowed" in p for p in outcome["problems"]), outcome
     assert f"[{element}]" in result.stderr
+    traps.assert_nothing_happened()
+
+
+def test_mom_lint_refuses_the_issue_reproduction_naming_element_and_line(tmp_path: Path, traps: Traps) -> None:
+    """The match-class escape of issue J.1, as a user lints it: exit 1, the element and the file line."""
+    xml, element = script_diagram(traps.fill(ISSUE_J1))
+    diagram = tmp_path / "escape.bpmn"
+    diagram.write_text(xml)
+    result = subprocess.run([sys.executable, "-m", "mom.cli", "lint", str(diagram)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    script_line = xml.splitlines().index(next(line for line in xml.splitlines() if "<bpmn:script>" in line)) + 1
+    assert f"escape.bpmn:{script_line} [{element}]" in output, output  # 'mro' is on line 1 of the script
+    assert "script, line 1: attribute 'mro' is not allowed" in output, output
     traps.assert_nothing_happened()
