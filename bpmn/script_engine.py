@@ -1,8 +1,29 @@
 """The restricted script engine for BPMN scripts, conditions and expressions.
 
 Diagrams are data, not code: a script can read and set process variables and use a small set of
-pure built-ins, but it cannot import, open files, reach the network, or climb the object graph
-through dunder attributes. Every expression is checked (AST) and compiled once, then cached.
+pure built-ins, but it cannot import, open files, reach the network, or climb the object graph.
+Every expression is checked (AST) and compiled once, then cached.
+
+The sandbox is built from allowlists, not from a list of blocked words (issue J.1: ``match`` class
+patterns did a ``getattr`` by keyword, walked ``int.mro()[-1].__subclasses__()`` to ``os.popen`` and
+passed a dunder denylist). :mod:`bpmn.script_allowlist` holds the design and the lists:
+
+- **syntax**: every node class of the running Python's :mod:`ast` is allowed or refused (a test
+  enumerates them all, so a new Python version cannot add syntax silently); ``match`` class
+  patterns, classes, ``with``, ``yield``, ``async``, imports and annotations are refused;
+- **names**: no identifier starting with ``__`` in any position (names, arguments, keywords,
+  pattern captures), so ``__builtins__`` and the budget's ``__budget__`` stay out of reach;
+- **attributes**: only the listed plain methods and properties of ``str``, numbers, containers,
+  ``datetime``/``timedelta`` values and :mod:`math`, checked by name at lint (the refusal names
+  the line) and again when the code runs, on the object's actual type (every ``a.b`` is rewritten
+  into a call of :meth:`~bpmn.script_budget.Budget.attribute`);
+- **globals**: :data:`SAFE_BUILTINS` (pure functions and a few exception classes: no ``type``,
+  ``object``, ``getattr``, ``vars``, ``open``...), ``now``, ``timedelta``, ``UTC`` and ``math``.
+
+From these starting values nothing listed returns a class, module, function globals, frame or
+code object, so a script can only reach more plain values. Defence in depth beyond the sandbox:
+test runs are audited (who, the diagram's SHA-256), trial instances ending in an incident are
+ended, and the production image runs as an unprivileged user.
 
 Every evaluation also runs against a budget (:mod:`bpmn.script_budget`): operations, sizes,
 integer digits and call depth are counted deterministically, and a script that runs away fails

@@ -150,3 +150,31 @@ def test_the_image_carries_every_package_the_product_imports() -> None:
 def test_the_build_context_leaves_out_local_builds() -> None:
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".venv", "web/node_modules", "web/dist", "data"} <= ignored
+
+
+def dockerfile_final_stage() -> list[str]:
+    """The instructions of the production image's last stage (continuation lines joined)."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+    last_from = max(i for i, line in enumerate(lines) if line.upper().startswith("FROM "))
+    return lines[last_from:]
+
+
+def test_the_production_image_runs_as_an_unprivileged_user_owning_its_data_dir() -> None:
+    """Issue J.1 (defence in depth): a script escaping the sandbox would run as this user, not root."""
+    stage = dockerfile_final_stage()
+    users = [line.split(None, 1)[1].strip() for line in stage if line.upper().startswith("USER ")]
+    assert users, "the production image sets no USER: it would run as root"
+    user = users[-1].split(":")[0]
+    assert user not in ("root", "0"), f"the production image runs as {users[-1]}"
+    assert any("useradd --system" in line and f" {user}" in line for line in stage), f"no system user {user}"
+    data_dir = next(line.split("MOM_DATA_DIR=")[1].split()[0] for line in stage if "MOM_DATA_DIR=" in line)
+    assert any(f"chown {user} {data_dir}" in line or f"chown -R {user} {data_dir}" in line for line in stage), \
+        f"{data_dir} (MOM_DATA_DIR) is not owned by {user}"
+    last_user = max(i for i, line in enumerate(stage) if line.upper().startswith("USER "))
+    assert not [line for line in stage[last_user:] if line.upper().startswith("RUN ")], "RUN after USER"
+    for port in (line.split()[1] for line in stage if line.upper().startswith("EXPOSE ")):
+        assert int(port.split("/")[0]) >= 1024, f"EXPOSE {port}: an unprivileged user cannot bind it"
+    for name, service in services().items():
+        if service.get("build") or "mom" in str(service.get("image", "")):
+            assert str(service.get("user", user)).split(":")[0] not in ("root", "0"), f"{name} runs as root"

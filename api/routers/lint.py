@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
 import uuid
 from dataclasses import asdict
@@ -24,6 +25,7 @@ from bpmn.errors import BpmnError
 from bpmn.lint import lint_diagram
 from bpmn.xml import parse_diagram
 from mom import instances
+from mom.db.audit import append_audit_entry
 from mom.deployment import deploy_bytes
 from mom.process_store import ProcessStore
 from mom.task_catalog import CATALOG, known_task_types
@@ -136,7 +138,8 @@ def deploy_trial(store: ProcessStore, xml: bytes, process_id: str | None, user: 
 async def drive(client: Client, workflow_id: str, completions: dict[str, dict[str, Any]],
                 timeout: float) -> dict[str, Any]:
     """Poll the instance, completing its user tasks with the data given per element id, until it
-    completes, has an incident or ``timeout`` passes (the same rules as ``mom run``)."""
+    completes, has an incident or ``timeout`` passes (the same rules as ``mom run``). A trial instance
+    that does not complete is ended (:func:`end_trial`): it is never left running."""
     deadline = time.monotonic() + timeout
     submitted: set[str] = set()
     state: dict[str, Any] = {}
@@ -146,6 +149,7 @@ async def drive(client: Client, workflow_id: str, completions: dict[str, dict[st
             result = await instances.wait_result(client, workflow_id)
             return {"status": "completed", "variables": result.variables, "completed": list(result.completed)}
         if state["status"] == "incident" or state.get("incident"):
+            await end_trial(client, workflow_id, f"{TRIAL_USER}: ended at its incident")
             return {"status": "incident", "incident": state["incident"], "variables": state["variables"],
                     "completed": state["completed"], "active": state.get("active", [])}
         for task in state["user_tasks"]:
@@ -156,6 +160,7 @@ async def drive(client: Client, workflow_id: str, completions: dict[str, dict[st
                 await instances.complete_user_task(client, workflow_id, task["task_id"],
                                                    completions[task["element_id"]], TRIAL_USER)
             except instances.TaskRefused as exc:
+                await end_trial(client, workflow_id, f"{TRIAL_USER}: ended at a refused task completion")
                 return {"status": "incident", "variables": state["variables"], "completed": state["completed"],
                         "incident": {"element_id": task["element_id"], "message": str(exc), "errors": exc.errors}}
         await asyncio.sleep(0.1)
@@ -195,9 +200,16 @@ async def terminate_with_children(client: Client, workflow_id: str, reason: str)
 async def test_run(context: ContextDep, user: Engineer, body: TestRunRequest) -> TestRunOutcome:
     """Run the diagram on the running stack, like ``mom run``: deploy it as ``<process>__trial``,
     start an instance with ``variables``, complete user tasks with the data given per element id,
-    and answer the outcome (completed elements in order, final variables, incident)."""
+    and answer the outcome (completed elements in order, final variables, incident). Every test run is
+    in the audit trail first: who ran it and the SHA-256 of the diagram, whatever it then does."""
+    data = body.xml.encode()
+    digest = hashlib.sha256(data).hexdigest()
+    await context.db(lambda s: append_audit_entry(
+        s, actor=user.username, action="diagram.test_run", entity_type="diagram", entity_id=digest,
+        details={"sha256": digest, "bytes": len(data), "process_id": body.process_id,
+                 "variables": sorted(body.variables)}))
     try:
-        process_id, version = await run_in_threadpool(deploy_trial, context.store, body.xml.encode(),
+        process_id, version = await run_in_threadpool(deploy_trial, context.store, data,
                                                       body.process_id, user.username)
     except BpmnError as exc:
         return TestRunOutcome(status="invalid", process_id=(body.process_id or "") + TRIAL_SUFFIX,
