@@ -9,6 +9,7 @@ Interrupted, Ended, Aborted). Pure data and validation, no OPC UA.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -58,7 +59,13 @@ class Recipe:
                 )
             if not isinstance(value, int | float) or isinstance(value, bool):
                 raise RecipeError(f"recipe setpoint {name!r} must be a number, got {value!r}")
-            setpoints[name] = float(value)
+            try:
+                number = float(value)
+            except OverflowError:
+                number = math.inf
+            if not math.isfinite(number):
+                raise RecipeError(f"recipe setpoint {name!r} must be a finite number, got {value!r}")
+            setpoints[name] = number
         return cls(recipe_id=recipe_id, quantity=quantity, setpoints=setpoints)
 
     @classmethod

@@ -29,6 +29,11 @@ from mom.plant.job_order import JobOrder, JobStatus, Recipe
 from mom.plant.packml import PackMLCommand, PackMLState, PackMLStateMachine, is_acting
 
 SETPOINT_NAMES: tuple[str, ...] = ("CycleTime", "Temperature", "Pressure")
+SETPOINT_RANGES: tuple[tuple[str, float, float], ...] = (
+    ("CycleTime", 0.001, 3600.0), ("Temperature", 0.0, 400.0), ("Pressure", 0.0, 20.0),
+)
+"""the engineering range of each setpoint (name, low, high): what the machine accepts, served as
+its OPC UA EURange; a value outside it (or NaN/inf) is refused as a real PLC would"""
 FAILURE_KINDS: tuple[str, ...] = ("JAM", "OVERTEMP", "TOOL_BROKEN")
 _EPS = 1e-9
 JOB_RESPONSES_KEPT = 256
@@ -55,6 +60,22 @@ class MachineConfig:
     wear_per_part: float = 0.0005
     auto_reset: bool = True
     auto_resume: bool = True
+    setpoint_ranges: tuple[tuple[str, float, float], ...] = SETPOINT_RANGES
+
+    def setpoint_range(self, name: str) -> tuple[float, float]:
+        for setpoint, low, high in self.setpoint_ranges:
+            if setpoint == name:
+                return low, high
+        return -math.inf, math.inf
+
+    def setpoint_refusal(self, name: str, value: float) -> str | None:
+        """Why ``value`` cannot be setpoint ``name`` of this machine (None when it can)."""
+        low, high = self.setpoint_range(name)
+        if not math.isfinite(value):
+            return f"machine {self.name} setpoint {name}: {value!r} is not a finite number"
+        if not low <= value <= high:
+            return f"machine {self.name} setpoint {name}: {value!r} is outside its range {low:g}..{high:g}"
+        return None
 
 
 @dataclass(frozen=True)
@@ -200,6 +221,10 @@ class SimulatedMachine:
                     f"({job.recipe.to_json()}); a job id cannot be stored with another recipe",
                 )
             return CommandResult(False, job.status)
+        for name, value in recipe.setpoints.items():
+            reason = self.config.setpoint_refusal(name, value)
+            if reason is not None:
+                raise CommandRefused("SETPOINT_OUT_OF_RANGE", f"job {job_id}: {reason}")
         self._refuse_when_held_or_aborted("store job " + job_id)
         if job is not None and not job.status.is_final:
             raise CommandRefused(

@@ -19,7 +19,11 @@ string id ``ns=<idx>;s=<M>.<Child>``, and every child also has the browse name `
         ActiveAlarms String       comma-separated alarm codes ("" when none)
         LastCommandError String   "CODE: message" of the last refused command
         StartsAccepted UInt32     Start commands that really started a job (diagnostics)
-        Setpoints/   object       CycleTime, Temperature, Pressure: Double, writable
+        Setpoints/   object       CycleTime, Temperature, Pressure: Double, writable; each has the
+                                  standard EURange property (0:EURange, a Range: the machine's
+                                  engineering limits, AnalogItemType style); a client write that is
+                                  NaN, infinite or outside EURange is refused with BadOutOfRange
+                                  (nothing written, reason in LastCommandError), as a real PLC does
         Sensors/     object       Signal0000..: Double, updated every second (bench load)
         Store(JobId: String, Recipe: String JSON) -> (JobStatus: String, Changed: Boolean)
         Start(JobId) / Pause(JobId) / Resume(JobId) / Stop(JobId) / Abort(JobId) / Clear(JobId)
@@ -86,6 +90,7 @@ _REFUSAL_STATUS = {
     "JOB_CONFLICT": ua.StatusCodes.BadInvalidArgument,
     "BAD_ARGUMENT": ua.StatusCodes.BadInvalidArgument,
     "BAD_RECIPE": ua.StatusCodes.BadInvalidArgument,
+    "SETPOINT_OUT_OF_RANGE": ua.StatusCodes.BadOutOfRange,
 }
 
 
@@ -185,6 +190,7 @@ class MachineServer:
             await server.register_namespace(uri)
         idx = await server.register_namespace(NAMESPACE_URI)
         await self._build_address_space(server, idx)
+        self._guard_setpoint_writes(server)
         await server.start()
         self.server = server
         await self._publish(force=True)
@@ -292,6 +298,11 @@ class MachineServer:
                 self.machine.setpoints[sp], ua.VariantType.Double,
             )
             await node.set_writable()
+            low, high = self.machine.config.setpoint_range(sp)
+            await node.add_property(
+                _sid(f"{name}.Setpoints.{sp}.EURange", idx), ua.QualifiedName("EURange", 0),
+                ua.Range(Low=low, High=high), ua.VariantType.ExtensionObject, ua.NodeId(ua.Int32(ua.ObjectIds.Range)),
+            )
             self._nodes[f"Setpoints.{sp}"] = node.nodeid
             self._setpoints_seen[sp] = self.machine.setpoints[sp]
         if self.sensors:
@@ -398,6 +409,32 @@ class MachineServer:
         _log.info("machine %s refused: %s", self.name, refusal)
         await self._write("LastCommandError", str(refusal), ua.VariantType.String)
         return ua.StatusCode(ua.UInt32(_REFUSAL_STATUS.get(refusal.code, ua.StatusCodes.BadInvalidState)))
+
+    def _guard_setpoint_writes(self, server: Server) -> None:
+        """Refuse client writes of NaN, infinity or a value outside EURange to a setpoint with
+        BadOutOfRange, before anything is stored; other writes go through as before. Only the
+        client write service is guarded: the server's own publication writes the address space."""
+        service = server.iserver.attribute_service
+        write = service.write
+        setpoints = {self._nodes[f"Setpoints.{sp}"]: sp for sp in SETPOINT_NAMES}
+
+        async def guarded(params: ua.WriteParameters, user: Any = None) -> list[ua.StatusCode]:
+            refused: dict[int, ua.StatusCode] = {}
+            passed = ua.WriteParameters()
+            for i, item in enumerate(params.NodesToWrite):
+                setpoint = setpoints.get(item.NodeId)
+                value = item.Value.Value.Value if item.Value is not None and item.Value.Value is not None else None
+                if setpoint is not None and item.AttributeId == ua.AttributeIds.Value and isinstance(value, float):
+                    reason = self.machine.config.setpoint_refusal(setpoint, value)
+                    if reason is not None:
+                        await self._refuse(CommandRefused("SETPOINT_OUT_OF_RANGE", reason))
+                        refused[i] = ua.StatusCode(ua.UInt32(ua.StatusCodes.BadOutOfRange))
+                        continue
+                passed.NodesToWrite.append(item)
+            results = iter(await (write(passed, user) if user is not None else write(passed)))
+            return [refused[i] if i in refused else next(results) for i in range(len(params.NodesToWrite))]
+
+        service.write = guarded  # type: ignore[method-assign]
 
     # ------------------------------------------------------------------ machine loop
 
