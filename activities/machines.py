@@ -21,11 +21,23 @@ is asked from its job response list (``RequestJobResponseByJobOrderID``, after O
 ``machine.load_recipe`` on a machine still busy with another order's job waits its turn (bounded,
 then MACHINE_BUSY).
 
+Limits: nothing is written to a machine unless every number is finite and inside every range
+that applies (:mod:`connectors.opcua.limits`): the node's EURange read from the machine (for a
+recipe, the EURange of ``Setpoints.<name>``), the recipe's ``limits`` (``{"Pressure": {"min": 4,
+"max": 8, "source": ...}}``, or a list of such ranges per setpoint: what ``records.current_assignment``
+puts there from the equipment binding ``Setpoints.<name>`` and the recipe parameters' limits) and the
+task's ``limits`` input (the same form for a recipe; one range, or a list, for ``machine.write``).
+The edge worker has no database: the ranges it does not read from the machine travel with the task.
+A refused value is checked before anything is sent (no Store, no write) and raises the BPMN error
+SETPOINT_OUT_OF_RANGE naming machine, parameter, value and range (``min``, ``max``, ``source``).
+``limits`` are not sent to the machine; the recipe it stores is ``recipe_id``, ``quantity``,
+``setpoints``.
+
 Errors:
 - business refusals raise ``ApplicationError(type="BpmnError", non_retryable=True)`` with
   ``details=[{"code": ..., "message": ..., "machine": ..., "state": ...}]``; codes:
   MACHINE_HELD, MACHINE_ABORTED, MACHINE_NOT_READY, MACHINE_BUSY, UNKNOWN_JOB, JOB_CONFLICT,
-  BAD_RECIPE, JOB_ABORTED, METHOD_FAILED;
+  BAD_RECIPE, JOB_ABORTED, METHOD_FAILED, SETPOINT_OUT_OF_RANGE;
 - an unreachable machine raises a retryable ``ApplicationError(type="MachineUnreachable")``:
   Temporal retries, and while the link is down no value is read or reported (state UNKNOWN);
 - wrong node ids, unknown nodes and wrong types raise a non-retryable
@@ -37,6 +49,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -49,15 +62,19 @@ from connectors.opcua import (
     EndpointUnavailable,
     EventNotification,
     InvalidNodeId,
+    Limit,
     MethodFailed,
     OpcUaError,
     SessionPool,
     UnknownNamespace,
     UnknownNode,
+    ValueOutOfRange,
     WriteRefused,
     WrongType,
+    limits_of,
     plain,
 )
+from connectors.opcua.limits import check
 
 PLANT_NAMESPACE = "urn:smart-mom:plant-sim"
 JOB_RESPONSE_METHOD = "RequestJobResponseByJobOrderID"
@@ -110,6 +127,8 @@ def _opcua_errors() -> Iterator[None]:
         yield
     except EndpointUnavailable as exc:
         raise ApplicationError(str(exc), type="MachineUnreachable") from exc
+    except ValueOutOfRange as exc:
+        raise _out_of_range(exc.endpoint, exc.node, exc.value, exc) from exc
     except (UnknownNode, UnknownNamespace, WrongType, WriteRefused, InvalidNodeId) as exc:
         raise ApplicationError(str(exc), type="OpcUaConfigurationError", non_retryable=True) from exc
 
@@ -151,12 +170,13 @@ class MachineActivities:
                 earlier = await self._job_response(session, machine, job_id, status.state)
                 if earlier is not None and earlier.job_status != "NotAllocated":
                     return {"job_id": job_id, "job_status": earlier.job_status, "changed": False}
+            recipe = await self._checked_recipe(session, machine, inputs)
             try:
-                result = await self._command(session, machine, "Store", job_id, _recipe_json(inputs))
+                result = await self._command(session, machine, "Store", job_id, recipe)
             except ApplicationError as exc:
                 if _code(exc) != "MACHINE_BUSY":
                     raise
-                result = await self._store_when_free(session, machine, job_id, _recipe_json(inputs), exc)
+                result = await self._store_when_free(session, machine, job_id, recipe, exc)
         return {"job_id": job_id, **result}
 
     @activity.defn(name="machine.start_job")
@@ -183,7 +203,8 @@ class MachineActivities:
                         machine=machine,
                         state=status.state,
                     )
-                await self._command(session, machine, "Store", job_id, _recipe_json(inputs))
+                await self._command(session, machine, "Store", job_id,
+                                    await self._checked_recipe(session, machine, inputs))
             result = await self._command(session, machine, "Start", job_id)
             status = await self._status(session, machine)
         return {"job_id": job_id, "changed": result["changed"], **status.as_dict()}
@@ -235,10 +256,15 @@ class MachineActivities:
         _require(inputs, "endpoint", "node")
         if "value" not in inputs:
             raise ApplicationError("machine.write needs a 'value'", type="InvalidInput", non_retryable=True)
+        limits = _limits(inputs.get("limits"), f"task input limits of {inputs['node']}")
         with _opcua_errors():
             session = await self.sessions.session(inputs["endpoint"])
             node = await self._node(session, inputs, str(inputs["node"]))
-            variant = await session.write(node, inputs["value"])
+            try:
+                variant = await session.write(node, inputs["value"], limits=limits)
+            except ValueOutOfRange as exc:
+                machine = str(inputs.get("machine") or inputs.get("object") or inputs["endpoint"])
+                raise _out_of_range(machine, str(inputs["node"]), inputs["value"], exc) from exc
         return {"node": inputs["node"], "value": plain(variant.Value), "type": variant.VariantType.name}
 
     @activity.defn(name="machine.call")
@@ -277,6 +303,38 @@ class MachineActivities:
         machine = _machine_id(inputs, str(inputs["machine"]))
         node = await session.child(machine, *name.split("."))
         return await session.describe(node)
+
+    async def _checked_recipe(self, session: EndpointSession, machine: str, inputs: dict[str, Any]) -> str:
+        """The recipe JSON to store, once each setpoint is checked against its ranges (see the
+        module's docstring); a setpoint out of range raises SETPOINT_OUT_OF_RANGE, nothing stored."""
+        recipe = inputs.get("recipe")
+        if isinstance(recipe, str):
+            try:
+                recipe = json.loads(recipe)
+            except json.JSONDecodeError:
+                return str(inputs["recipe"])  # the machine refuses it (BAD_RECIPE) and says why
+        if not isinstance(recipe, dict):
+            return _recipe_json(inputs)
+        setpoints = recipe.get("setpoints")
+        recipe_limits = recipe.get("limits") or {}
+        input_limits = inputs.get("limits") or {}
+        if isinstance(setpoints, dict):
+            recipe_id = recipe.get("recipe_id", "?")
+            for name, value in setpoints.items():
+                limits = [*_limits(_entry(recipe_limits, name), f"recipe {recipe_id} limits of {name}"),
+                          *_limits(_entry(input_limits, name), f"task input limits of {name}")]
+                try:
+                    node = await session.child(machine, "Setpoints", str(name))
+                except UnknownNode:
+                    node = None  # the machine refuses an unknown setpoint itself
+                eu_range = await session.eu_range(node) if node is not None else None
+                try:
+                    check(session.endpoint, f"{machine} Setpoints.{name}", value,
+                          [*limits, *([eu_range] if eu_range else [])])
+                except ValueOutOfRange as exc:
+                    raise _out_of_range(str(inputs["machine"]), str(name), value, exc) from exc
+        sent = {k: v for k, v in recipe.items() if k != "limits"}
+        return json.dumps(sent, sort_keys=True)
 
     async def _event_type(self, session: EndpointSession, machine: str, name: str) -> str:
         machine_id = await session.resolve(machine)
@@ -446,6 +504,37 @@ def _code(error: ApplicationError) -> str | None:
     return str(code) if code else None
 
 
+def _entry(limits: Any, name: str) -> Any:
+    if not isinstance(limits, dict):
+        raise ApplicationError(
+            f"recipe limits must be an object of setpoint name -> {{'min': x, 'max': y}}, got {limits!r}",
+            type="InvalidInput", non_retryable=True,
+        )
+    return limits.get(name)
+
+
+def _limits(data: Any, source: str) -> list[Limit]:
+    try:
+        return limits_of(data, source)
+    except ValueError as exc:
+        raise ApplicationError(str(exc), type="InvalidInput", non_retryable=True) from None
+
+
+def _out_of_range(machine: str, parameter: str, value: Any, exc: ValueOutOfRange) -> ApplicationError:
+    """SETPOINT_OUT_OF_RANGE naming machine, parameter, value and the range it broke."""
+    limit = exc.limit
+    shown = value if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+    if isinstance(shown, float) and not math.isfinite(shown):
+        shown = str(shown)  # "nan", "inf": JSON has no such numbers
+    if limit is None:
+        message = f"{machine} {parameter} = {shown} {exc.detail}; nothing was written"
+        return bpmn_error("SETPOINT_OUT_OF_RANGE", message, machine=machine, parameter=parameter, value=shown,
+                          range=None, min=None, max=None, source=None)
+    message = f"{machine} {parameter} = {shown} is outside {limit} ({limit.source}); nothing was written"
+    return bpmn_error("SETPOINT_OUT_OF_RANGE", message, machine=machine, parameter=parameter, value=shown,
+                      range=str(limit), min=limit.low, max=limit.high, source=limit.source)
+
+
 def _machine_id(inputs: dict[str, Any], machine: str) -> str:
     if "=" in machine:
         return machine
@@ -454,4 +543,6 @@ def _machine_id(inputs: dict[str, Any], machine: str) -> str:
 
 def _recipe_json(inputs: dict[str, Any]) -> str:
     recipe = inputs.get("recipe")
+    if isinstance(recipe, dict):
+        recipe = {k: v for k, v in recipe.items() if k != "limits"}
     return recipe if isinstance(recipe, str) else json.dumps(recipe, sort_keys=True)

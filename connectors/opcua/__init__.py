@@ -17,6 +17,7 @@ from connectors.opcua.errors import (
     WriteRefused,
     WrongType,
 )
+from connectors.opcua.limits import Limit, ValueOutOfRange, limits_of
 from connectors.opcua.node_ids import NodeRef, format_node_id, parse_node_id
 from connectors.opcua.pool import SessionPool
 from connectors.opcua.security import SecurityConfig, ensure_certificate
@@ -40,6 +41,7 @@ __all__ = [
     "EndpointUnavailable",
     "EventNotification",
     "InvalidNodeId",
+    "Limit",
     "MethodFailed",
     "NodeRef",
     "OpcUaError",
@@ -50,12 +52,14 @@ __all__ = [
     "SessionPool",
     "UnknownNamespace",
     "UnknownNode",
+    "ValueOutOfRange",
     "ValueType",
     "Watch",
     "WriteRefused",
     "WrongType",
     "ensure_certificate",
     "format_node_id",
+    "limits_of",
     "parse_node_id",
     "plain",
 ]

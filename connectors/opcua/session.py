@@ -11,6 +11,9 @@ then CreateSession and re-creates the subscriptions. This class adds what the MO
   ``reconnect_wait_s`` (:class:`CommandOutcomeUnknown` when a write/call was in flight);
 - namespace indexes looked up by URI (``nsu=`` node ids), cached per connection;
 - batched reads, typed writes and typed method calls with errors naming endpoint, node and type;
+- writes checked before they leave (:mod:`connectors.opcua.limits`): NaN and infinity never, and a
+  number outside the node's EURange (read from the server, cached) or a range the caller gives is
+  refused with :class:`~connectors.opcua.limits.ValueOutOfRange`, as is the server's BadOutOfRange;
 - data-change and event subscriptions delivering plain dataclasses.
 """
 
@@ -41,6 +44,7 @@ from connectors.opcua.errors import (
     WriteRefused,
     WrongType,
 )
+from connectors.opcua.limits import Limit, ValueOutOfRange, check
 from connectors.opcua.node_ids import NodeRef, format_node_id, parse_node_id
 from connectors.opcua.security import SecurityConfig, TrustList, apply_security
 from connectors.opcua.values import TypeMismatch, ValueType, plain, to_variant
@@ -211,6 +215,7 @@ class EndpointSession:
         self._namespaces: list[str] | None = None
         self._value_types: dict[ua.NodeId, ValueType] = {}
         self._argument_types: dict[ua.NodeId, list[tuple[str, ValueType]]] = {}
+        self._eu_ranges: dict[ua.NodeId, Limit | None] = {}
         self._watches: set[Watch] = set()
         self._renewal: asyncio.Task[None] | None = None
 
@@ -339,6 +344,7 @@ class EndpointSession:
         self._namespaces = None
         self._value_types.clear()
         self._argument_types.clear()
+        self._eu_ranges.clear()
 
     def _connect_error(self, exc: Exception, client: Client) -> OpcUaError:
         user = self.options.security.username
@@ -513,14 +519,39 @@ class EndpointSession:
         self._value_types[nid] = result
         return result
 
-    async def write(self, node: NodeLike, value: Any, *, from_text: bool = False) -> ua.Variant:
-        """Write ``value`` typed by the node's DataType; returns the Variant written."""
+    async def eu_range(self, node: NodeLike) -> Limit | None:
+        """The node's EURange property (AnalogItemType: its engineering limits), None without one."""
+        nid = await self.resolve(node)
+        if nid not in self._eu_ranges:
+            limit: Limit | None = None
+            try:
+                prop = await self.child(nid, "0:EURange")
+            except UnknownNode:
+                prop = None
+            if prop is not None:
+                (result,) = await self.read([prop])
+                value = result.value
+                if result.good and isinstance(value, ua.Range):
+                    limit = Limit(value.Low, value.High, f"EURange of {node}")
+            self._eu_ranges[nid] = limit
+        return self._eu_ranges[nid]
+
+    async def write(
+        self, node: NodeLike, value: Any, *, from_text: bool = False, limits: Sequence[Limit] = ()
+    ) -> ua.Variant:
+        """Write ``value`` typed by the node's DataType; returns the Variant written.
+
+        Nothing is written unless every number is finite and inside the node's EURange and
+        ``limits`` (:class:`~connectors.opcua.limits.ValueOutOfRange` otherwise)."""
         nid = await self.resolve(node)
         value_type = await self.value_type(nid)
         try:
             variant = to_variant(value, value_type, from_text=from_text)
         except TypeMismatch as exc:
             raise WrongType(self.endpoint, str(node), str(value_type), value, exc.detail) from None
+        check(self.endpoint, str(node), variant.Value, [])
+        eu_range = await self.eu_range(nid)
+        check(self.endpoint, str(node), variant.Value, [*limits, *([eu_range] if eu_range else [])])
         params = ua.WriteParameters()
         wv = ua.WriteValue()
         wv.NodeId = nid
@@ -536,6 +567,8 @@ class EndpointSession:
             raise UnknownNode(self.endpoint, str(node))
         if status.value == ua.StatusCodes.BadTypeMismatch:
             raise WrongType(self.endpoint, str(node), str(value_type), value, "server refused type")
+        if status.value == ua.StatusCodes.BadOutOfRange:
+            raise ValueOutOfRange(self.endpoint, str(node), value, None, "was refused by the server (BadOutOfRange)")
         raise WriteRefused(self.endpoint, str(node), status.name)
 
     async def argument_types(self, method: NodeLike) -> list[tuple[str, ValueType]]:
@@ -584,6 +617,7 @@ class EndpointSession:
                 raise WrongType(
                     self.endpoint, f"{method} argument {name}", str(value_type), value, exc.detail
                 ) from None
+            check(self.endpoint, f"{method} argument {name}", variants[-1].Value, [])
         request = ua.CallMethodRequest()
         request.ObjectId = oid
         request.MethodId = mid

@@ -1,8 +1,9 @@
 """Typed values: turn a Python value (or a command-line string) into the Variant a node expects.
 
 The expected type comes from the node's DataType and ValueRank (or a method's argument
-description), so a write never changes a Double node into a String. Values that do not fit raise
-:class:`TypeMismatch` saying what was expected; the session turns it into a
+description), so a write never changes a Double node into a String. Whether a number may be
+written (finite, in range) is :mod:`connectors.opcua.limits`' business, checked by the session.
+Values that do not fit raise :class:`TypeMismatch` saying what was expected; the session turns it into a
 :class:`~connectors.opcua.errors.WrongType` naming endpoint and node.
 """
 
@@ -100,9 +101,10 @@ def _scalar(value: Any, value_type: ValueType, *, from_text: bool) -> Any:
                 raise TypeMismatch(expected, value, "not a number") from None
         if not isinstance(number, int | float) or isinstance(number, bool):
             raise TypeMismatch(expected, value, "a number is needed")
-        if not math.isfinite(number) and not from_text:
-            raise TypeMismatch(expected, value, "not a finite number")
-        return float(number)
+        try:
+            return float(number)
+        except OverflowError:  # an int beyond a double: as infinite, refused by the limits check
+            return math.inf
     if vt is ua.VariantType.String:
         if isinstance(value, str):
             return value
