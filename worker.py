@@ -26,9 +26,10 @@ import bpmn.spec_cache
 from activities.messages import MessagingActivities
 from activities.scheduling import SchedulingActivities
 from activities.trying import TRYING_ACTIVITIES
-from mom import heap
+from mom import heap, temporal_connection
 from mom.process_store import ProcessStore
 from mom.settings import Settings, load_settings
+from workflows import update_proof
 from workflows.bpmn_process import BpmnProcess
 from workflows.mailbox import MessageMailbox
 from workflows.process_activities import ProcessActivities
@@ -37,7 +38,7 @@ from workflows.process_activities import ProcessActivities
 # bpmn.clock is installed, and replay tests guard them (the sandbox no longer checks them).
 PASSTHROUGH = (
     "SpiffWorkflow", "lxml", "jsonschema", "jsonschema_specifications", "referencing", "rpds",
-    "attrs", "bpmn", "mom", "workflows.contracts", "workflows.activity_options",
+    "attrs", "bpmn", "mom", "workflows.contracts", "workflows.activity_options", "workflows.update_proof",
 )
 
 
@@ -90,7 +91,7 @@ def cloud_activities(settings: Settings, releases: list[Release]) -> list[Callab
 
     records = RecordActivities(
         create_session_factory(engine), exchange_dir=settings.data_dir / "exchange",
-        start_process=process_starter(settings.temporal_address, settings.temporal_namespace, settings.data_dir))
+        start_process=process_starter(lambda: temporal_connection.connect(settings), settings.data_dir))
     record_activities = [records.release_order, records.dispatch_order, records.check_staged_lots,
                          records.current_assignment,
                          records.record_job_result, records.quality_result, records.hold_lot, records.disposition_lot,
@@ -100,7 +101,8 @@ def cloud_activities(settings: Settings, releases: list[Release]) -> list[Callab
     from activities.maintenance import MaintenanceActivities
 
     maintenance = MaintenanceActivities(create_session_factory(engine))
-    changes = ChangeActivities(create_session_factory(engine), data_dir=settings.data_dir)
+    changes = ChangeActivities(create_session_factory(engine), data_dir=settings.data_dir,
+                               proof_key=settings.update_proof_key)
     change_activities = [maintenance.open_work_order, maintenance.hold_jobs, maintenance.downtime_schedule,
                          maintenance.resume_jobs, maintenance.record_downtime, maintenance.close_work_order,
                          changes.eco_impact, changes.apply_eco, changes.migrate_instances, changes.notify,
@@ -127,6 +129,7 @@ def build_worker(client: Client, settings: Settings, *, queue: str | None = None
     bpmn.clock.install()
     store = ProcessStore(settings.data_dir)
     bpmn.spec_cache.install_loader(store.load_spec)
+    update_proof.install_key(settings.update_proof_key)  # the workflow's validators check Updates with it
     releases: list[Release] = []
     if edge_site is not None:
         activities = edge_activities(settings, edge_site, releases)
@@ -146,7 +149,7 @@ def build_worker(client: Client, settings: Settings, *, queue: str | None = None
 
 
 async def run_worker(settings: Settings, queue: str | None, edge_site: str | None) -> None:
-    client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    client = await temporal_connection.connect(settings)
     worker = build_worker(client, settings, queue=queue, edge_site=edge_site)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

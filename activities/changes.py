@@ -122,9 +122,11 @@ def redispatch_migrated(session: Session, *, eco_number: str, applied: dict[str,
 
 
 class ChangeActivities:
-    def __init__(self, session_factory: sessionmaker[Session], *, data_dir: Path | None = None) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], *, data_dir: Path | None = None,
+                 proof_key: bytes | None = None) -> None:
         self._data = DataWork(session_factory)
         self._data_dir = data_dir
+        self._proof_key = proof_key  # migrations are Updates acting for a person (workflows.update_proof)
 
     @activity.defn(name="changes.eco_impact")
     async def eco_impact(self, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -155,9 +157,8 @@ class ChangeActivities:
     @activity.defn(name="changes.migrate_instances")
     async def migrate_instances(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """Migrate the running instances of ``process_id`` whose ``order_number`` is in ``orders``."""
-        from mom.migration import check_instance, running_instances
+        from mom.migration import check_instance, running_instances, send_migration
         from mom.process_store import ProcessStore
-        from workflows.contracts import MIGRATE_UPDATE, MigrateRequest
 
         process_id = str(inputs.get("process_id") or "production_order")
         orders = {str(o) for o in inputs.get("orders") or []}
@@ -177,9 +178,8 @@ class ChangeActivities:
             if not verdict.safe:
                 unsafe.append({"instance": instance_id, "reasons": verdict.reasons})
                 continue
-            await client.get_workflow_handle(instance_id).execute_update(MIGRATE_UPDATE, MigrateRequest(
-                target.spec_sha256, target.version, str(inputs.get("approved_by") or SYSTEM),
-                str(inputs.get("reason") or "engineering change")))
+            await send_migration(client, instance_id, target, user=str(inputs.get("approved_by") or SYSTEM),
+                                 reason=str(inputs.get("reason") or "engineering change"), proof_key=self._proof_key)
             migrated.append(instance_id)
         return {"migrated": migrated, "unsafe": unsafe, "process_id": process_id, "to_version": target.version}
 

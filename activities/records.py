@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from activities.changes import redispatch_unassigned
@@ -263,10 +264,9 @@ def _write_file(path: Path, data: bytes) -> None:
     temporary.replace(path)
 
 
-def process_starter(temporal_address: str, namespace: str, data_dir: Path) -> ProcessStarter:
+def process_starter(connect: Callable[[], Awaitable[Client]], data_dir: Path) -> ProcessStarter:
     """Start process instances from an activity: one client, connected on first use; a workflow
     id already started (a retried activity) is the instance it started."""
-    from temporalio.client import Client
     from temporalio.exceptions import WorkflowAlreadyStartedError
 
     from mom.instances import start_instance
@@ -276,7 +276,7 @@ def process_starter(temporal_address: str, namespace: str, data_dir: Path) -> Pr
 
     async def start(process_id: str, variables: dict[str, Any], workflow_id: str, task_queue: str) -> str:
         if not clients:
-            clients.append(await Client.connect(temporal_address, namespace=namespace))
+            clients.append(await connect())
         try:
             started = await start_instance(clients[0], ProcessStore(data_dir), process_id, task_queue=task_queue,
                                            variables=variables, workflow_id=workflow_id,

@@ -16,6 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 
+from mom import temporal_connection
 from mom.db.inbox_list import InboxTotals
 from mom.db.migrate import refresh_planner_statistics
 from mom.db.transactions import reading, writing
@@ -69,9 +70,7 @@ class ApiContext:
             async with self._connect_lock:
                 if self.temporal_client is None:
                     try:
-                        self.temporal_client = await Client.connect(
-                            self.settings.temporal_address, namespace=self.settings.temporal_namespace
-                        )
+                        self.temporal_client = await temporal_connection.connect(self.settings)
                     except Exception as exc:
                         raise HTTPException(
                             status.HTTP_503_SERVICE_UNAVAILABLE,

@@ -1,6 +1,9 @@
 """Process instances seen from outside: start, state, user tasks, completion, retry.
 
-Used by the CLI and the API; talks to Temporal through ``temporalio.client`` only.
+Used by the CLI and the API; talks to Temporal through ``temporalio.client`` only. Updates that
+act for a person carry a proof of the caller's checks (:func:`workflows.update_proof.signed`,
+with ``proof_key``: :attr:`mom.settings.Settings.update_proof_key`; None: the key ``worker.build_worker``
+installed in this process, for the demo and tests that run a worker in the same process).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from mom.process_store import ProcessStore
+from workflows import update_proof
 from workflows.contracts import (
     COMPLETE_USER_TASK_UPDATE,
     RETRY_UPDATE,
@@ -115,16 +119,14 @@ async def user_tasks(client: Client, workflow_id: str) -> list[dict[str, Any]]:
 
 async def complete_user_task(
     client: Client, workflow_id: str, task_id: str, data: dict[str, Any], user: str | None = None,
-    reason: str | None = None, completed_at: datetime | None = None,
+    reason: str | None = None, completed_at: datetime | None = None, proof_key: bytes | None = None,
 ) -> dict[str, Any]:
+    request = update_proof.signed(CompleteUserTask(
+        task_id=task_id, data=data, user=user, reason=reason,
+        completed_at=completed_at.isoformat() if completed_at else None,
+    ), key=proof_key, namespace=client.namespace, workflow_id=workflow_id)
     try:
-        return dict(
-            await handle_for(client, workflow_id).execute_update(
-                COMPLETE_USER_TASK_UPDATE, CompleteUserTask(
-                    task_id=task_id, data=data, user=user, reason=reason,
-                    completed_at=completed_at.isoformat() if completed_at else None)
-            )
-        )
+        return dict(await handle_for(client, workflow_id).execute_update(COMPLETE_USER_TASK_UPDATE, request))
     except RPCError as exc:
         # The instance ended meanwhile (a double click on its last task): idempotent if this task did it.
         if "completed" not in exc.message:
@@ -144,14 +146,13 @@ async def complete_user_task(
 
 
 async def retry_incident(
-    client: Client, workflow_id: str, variables: dict[str, Any] | None = None, user: str | None = None
+    client: Client, workflow_id: str, variables: dict[str, Any] | None = None, user: str | None = None,
+    *, proof_key: bytes | None = None,
 ) -> dict[str, Any]:
+    request = update_proof.signed(RetryIncident(variables=dict(variables or {}), user=user),
+                                  key=proof_key, namespace=client.namespace, workflow_id=workflow_id)
     try:
-        return dict(
-            await handle_for(client, workflow_id).execute_update(
-                RETRY_UPDATE, RetryIncident(variables=dict(variables or {}), user=user)
-            )
-        )
+        return dict(await handle_for(client, workflow_id).execute_update(RETRY_UPDATE, request))
     except RPCError as exc:
         raise _not_found(exc, workflow_id) or exc from None
     except WorkflowUpdateFailedError as exc:

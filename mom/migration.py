@@ -20,6 +20,7 @@ from temporalio.worker import Replayer
 
 import bpmn.spec_cache as spec_cache
 from mom.process_store import ProcessStore, ProcessVersion
+from workflows import update_proof
 from workflows.contracts import MIGRATE_UPDATE, MIGRATION_CHECK_QUERY, WORKFLOW_NAME, MigrateRequest
 
 
@@ -74,8 +75,17 @@ async def check_instance(client: Client, store: ProcessStore, instance_id: str, 
     return verdict
 
 
+async def send_migration(client: Client, instance_id: str, target: ProcessVersion, *, user: str,
+                         reason: str | None, proof_key: bytes | None = None) -> None:
+    """Ask one instance to move to ``target`` (the Update carries a proof: workflows.update_proof)."""
+    request = update_proof.signed(MigrateRequest(target.spec_sha256, target.version, user, reason),
+                                  key=proof_key, namespace=client.namespace, workflow_id=instance_id)
+    await client.get_workflow_handle(instance_id).execute_update(MIGRATE_UPDATE, request)
+
+
 async def migrate_process(client: Client, store: ProcessStore, process_id: str, to_version: int, *,
-                          dry_run: bool, user: str, reason: str | None = None) -> list[Verdict]:
+                          dry_run: bool, user: str, reason: str | None = None,
+                          proof_key: bytes | None = None) -> list[Verdict]:
     target = next((v for v in store.versions(process_id) if v.version == to_version), None)
     if target is None:
         raise LookupError(f"process '{process_id}' has no version {to_version}")
@@ -84,8 +94,7 @@ async def migrate_process(client: Client, store: ProcessStore, process_id: str, 
         verdict = await check_instance(client, store, instance_id, sha, target)
         if verdict.safe and not dry_run:
             try:
-                await client.get_workflow_handle(instance_id).execute_update(
-                    MIGRATE_UPDATE, MigrateRequest(target.spec_sha256, target.version, user, reason))
+                await send_migration(client, instance_id, target, user=user, reason=reason, proof_key=proof_key)
                 verdict.migrated = True
             except WorkflowUpdateFailedError as exc:
                 cause = exc.cause

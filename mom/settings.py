@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("data"))
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
+    # mutual TLS to Temporal (mom.temporal_connection): client certificate and key, the CA that signed
+    # the server's certificate, the name on it (when not the address's host); unset: a plain connection
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
+    temporal_tls_server_name: str = ""
     temporal_ui_port: int = 8233
     task_queue: str = "mom"
     database_url: str = ""
@@ -108,6 +114,13 @@ class Settings(BaseSettings):
     _secret: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError("MOM_TEMPORAL_TLS_CERT and MOM_TEMPORAL_TLS_KEY go together (the client certificate "
+                             "and its private key): set both or neither")
+        return self
+
+    @model_validator(mode="after")
     def _refuse_insecure_secrets(self) -> Settings:
         if self.secret_key == PUBLIC_SECRET:
             raise ValueError("MOM_SECRET_KEY is the public default of earlier versions (anyone can sign tokens "
@@ -130,6 +143,13 @@ class Settings(BaseSettings):
         """A key for one purpose (``label``), derived from the secret with HMAC-SHA256: processes
         sharing the secret share it, and it reveals nothing about the secret or other labels' keys."""
         return hmac.new(self.signing_secret.encode(), label.encode(), hashlib.sha256).digest()
+
+    @property
+    def update_proof_key(self) -> bytes:
+        """The key the API, the CLI and the workers prove person-acting Temporal Updates with
+        (:mod:`workflows.update_proof`): derived from the secret, so every host sharing
+        ``MOM_SECRET_KEY`` (or the data directory's secret.key) shares it, and nothing else does."""
+        return self.derived_key("temporal-update-proof")
 
     @property
     def effective_database_url(self) -> str:

@@ -66,13 +66,82 @@ def test_docker_compose_config_passes() -> None:
     cli = compose_cli()
     if cli is None:
         pytest.skip("neither 'docker compose' nor 'docker-compose' is installed (.ci/run installs it)")
-    env = {**os.environ, "MOM_SECRET_KEY": "a-long-random-secret", "POSTGRES_PASSWORD": "secret"}
+    env = {**os.environ, **COMPOSE_ENV}
     result = subprocess.run([*cli, "-f", str(COMPOSE), "config"], capture_output=True, text=True, env=env, cwd=ROOT)
     assert result.returncode == 0, result.stderr
+    check_mutual_tls(dict(yaml.safe_load(result.stdout)["services"]))  # as Docker resolves it
     without_secret = {k: v for k, v in env.items() if k != "MOM_SECRET_KEY"}
     missing = subprocess.run([*cli, "-f", str(COMPOSE), "config"], capture_output=True, text=True, cwd=ROOT,
                              env=without_secret)
     assert missing.returncode != 0 and "MOM_SECRET_KEY" in missing.stderr + missing.stdout
+    without_certs = {k: v for k, v in env.items() if k != "MOM_TEMPORAL_CERTS"}
+    missing = subprocess.run([*cli, "-f", str(COMPOSE), "config"], capture_output=True, text=True, cwd=ROOT,
+                             env=without_certs)
+    assert missing.returncode != 0 and "MOM_TEMPORAL_CERTS" in missing.stderr + missing.stdout
+
+
+# --------------------------------------------------------------------------- Temporal's port (issue J.10)
+
+COMPOSE_ENV = {"MOM_SECRET_KEY": "a-long-random-secret", "POSTGRES_PASSWORD": "secret",
+               "MOM_TEMPORAL_CERTS": "/srv/mom/temporal-certs"}
+# the settings each kind of Temporal client reads its address and its mTLS files from
+TEMPORAL_CLIENTS = {
+    "MOM_TEMPORAL_ADDRESS": ("MOM_TEMPORAL_TLS_CERT", "MOM_TEMPORAL_TLS_KEY", "MOM_TEMPORAL_TLS_CA"),  # API, workers
+    "TEMPORAL_ADDRESS": ("TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY", "TEMPORAL_TLS_CA"),  # temporal-ui
+}
+
+
+def mounted(service: dict[str, Any], path: str) -> bool:
+    """``path`` lies in a volume of ``service`` (short "src:dst[:mode]" or long syntax)."""
+    for volume in service.get("volumes") or []:
+        if isinstance(volume, dict):
+            target = volume.get("target")
+        else:  # the source may be "${VAR:?message}": take the target from the right
+            rest, _, last = volume.rpartition(":")
+            target = rest.rpartition(":")[2] if last in ("ro", "rw") else last
+        if target and path.startswith(str(target).rstrip("/") + "/"):
+            return True
+    return False
+
+
+def check_mutual_tls(found: dict[str, Any]) -> None:
+    """Temporal requires client certificates, and every service that talks to it has one."""
+    temporal = found["temporal"]["environment"]
+    assert str(temporal.get("TEMPORAL_TLS_REQUIRE_CLIENT_AUTH")).lower() == "true", "temporal: client auth not required"
+    for variable in ("TEMPORAL_TLS_SERVER_CERT", "TEMPORAL_TLS_SERVER_KEY", "TEMPORAL_TLS_FRONTEND_CERT",
+                     "TEMPORAL_TLS_FRONTEND_KEY", "TEMPORAL_TLS_CLIENT1_CA_CERT"):
+        assert temporal.get(variable) and mounted(found["temporal"], temporal[variable]), f"temporal: {variable}"
+    clients = []
+    for name, service in found.items():
+        env = service.get("environment") or {}
+        for address, files in TEMPORAL_CLIENTS.items():
+            if address not in env or name == "temporal":
+                continue
+            clients.append(name)
+            for variable in files:
+                assert env.get(variable), f"{name} talks to Temporal ({address}) without {variable}"
+                assert mounted(service, env[variable]), f"{name}: {variable}={env[variable]} is in no volume"
+    assert {"api", "worker", "edge-worker", "temporal-ui"} <= set(clients), clients
+
+
+def test_temporal_requires_client_certificates_from_every_service() -> None:
+    check_mutual_tls(services())
+
+
+def test_the_mutual_tls_check_sees_a_service_without_a_certificate() -> None:
+    """Negative controls: a worker without its certificate, or Temporal not asking for one, are seen."""
+    import copy
+
+    found = services()
+    plain = copy.deepcopy(found)
+    plain["worker"]["environment"] = {k: v for k, v in plain["worker"]["environment"].items()
+                                      if k != "MOM_TEMPORAL_TLS_CERT"}  # (the services share one mapping)
+    with pytest.raises(AssertionError, match="worker talks to Temporal"):
+        check_mutual_tls(plain)
+    open_port = copy.deepcopy(found)
+    open_port["temporal"]["environment"]["TEMPORAL_TLS_REQUIRE_CLIENT_AUTH"] = "false"
+    with pytest.raises(AssertionError, match="client auth not required"):
+        check_mutual_tls(open_port)
 
 
 # --------------------------------------------------------------------------- the image (Dockerfile)

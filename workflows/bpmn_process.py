@@ -7,6 +7,8 @@ Started with a :class:`~workflows.contracts.ProcessInput` (process id, spec SHA-
 - Query ``user_tasks``: the pending user tasks with assignment, form schema and context.
 - Update ``complete_user_task`` (:class:`CompleteUserTask`): the validator refuses an unknown task
   or form data that does not fit the form (errors per field) before anything reaches history;
+  it, and the validators of ``retry`` and ``migrate``, first refuse an Update without a valid proof
+  of the API's checks (``ProofRefused``, see :mod:`workflows.update_proof`);
   completing a task that was already completed returns ``already_completed`` (idempotent by id).
 - Update ``retry`` (:class:`RetryIncident`): after an incident, patch variables and try again.
 - Signal ``child_finished`` (:class:`ChildFinished`): a called instance ended (sent by the child
@@ -47,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
     import bpmn.engine as engine
     import bpmn.spec_cache as spec_cache
     import workflows.activity_options as activity_options
+    import workflows.update_proof as update_proof
     from workflows.contracts import (
         CHILD_FINISHED_SIGNAL,
         CHILD_INCIDENT_SIGNAL,
@@ -583,6 +586,7 @@ class BpmnProcess:
 
     @retry.validator
     def _validate_retry(self, request: RetryIncident) -> None:
+        _check_proof(request)
         if self._incident is None and self._child_incidents:
             child_id = sorted(self._child_incidents)[0]
             raise ApplicationError(f"the incident is in the called instance {child_id}: retry that instance",
@@ -615,6 +619,7 @@ class BpmnProcess:
 
     @migrate.validator
     def _validate_migrate(self, request: MigrateRequest) -> None:
+        _check_proof(request)
         if request.spec_sha256 == self._input.spec_sha256:
             raise ApplicationError("the instance already runs on this version", type="AlreadyOnVersion")
         if self._migration is not None:
@@ -647,6 +652,7 @@ class BpmnProcess:
 
     @complete_user_task.validator
     def _validate_complete(self, request: CompleteUserTask) -> None:
+        _check_proof(request)
         if request.task_id in self._completed_user_tasks:
             return
         if self._run is None:
@@ -689,6 +695,16 @@ class BpmnProcess:
             "completed_user_tasks": dict(self._completed_user_tasks),
             "runs": self._runs,
         }
+
+
+def _check_proof(request: CompleteUserTask | RetryIncident | MigrateRequest) -> None:
+    """Refuse an Update acting for a person unless it proves the API's checks (issue J.10). Runs in
+    validators only: never on replay, so histories from before proofs, or from another key, replay."""
+    info = workflow.info()
+    try:
+        update_proof.check(request, namespace=info.namespace, workflow_id=info.workflow_id, now=workflow.now())
+    except update_proof.ProofRefused as exc:
+        raise ApplicationError(str(exc), type="ProofRefused") from None
 
 
 def _watched_outcome(child_id: str, watch: asyncio.Task[Any]) -> ChildFinished:

@@ -94,6 +94,7 @@ class CompleteUserTask:
     user: str | None = None
     reason: str | None = None
     completed_at: str | None = None  # ISO time the API accepted it: the inbox row and the answer show the same
+    proof: str | None = None  # workflows.update_proof: the API's checks passed (refused without)
 
 
 @dataclass
@@ -102,12 +103,14 @@ class MigrateRequest:
     version: int | None = None
     user: str | None = None
     reason: str | None = None
+    proof: str | None = None  # workflows.update_proof
 
 
 @dataclass
 class RetryIncident:
     variables: dict[str, Any] = field(default_factory=dict)
     user: str | None = None
+    proof: str | None = None  # workflows.update_proof
 
 
 @dataclass

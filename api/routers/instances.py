@@ -109,7 +109,8 @@ async def migrate(context: ContextDep, user: Engineer, body: MigrationIn) -> Mig
     in flight); unless ``dry_run``, move the safe ones, each with an audit entry."""
     try:
         verdicts = await migrate_process(await context.temporal(), context.store, body.process_id, body.to_version,
-                                         dry_run=body.dry_run, user=user.username, reason=body.reason)
+                                         dry_run=body.dry_run, user=user.username, reason=body.reason,
+                                         proof_key=context.settings.update_proof_key)
     except LookupError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"process_id/to_version: {exc}") from None
     target = next(v for v in context.store.versions(body.process_id) if v.version == body.to_version)
@@ -214,7 +215,8 @@ async def retry(context: ContextDep, user: EngineerOrSupervisor, workflow_id: st
                 body: RetryRequest) -> dict[str, Any]:
     client = await context.temporal()
     try:
-        result = await instances.retry_incident(client, workflow_id, body.variables, user=user.username)
+        result = await instances.retry_incident(client, workflow_id, body.variables, user=user.username,
+                                                proof_key=context.settings.update_proof_key)
     except instances.TaskRefused as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, f"{workflow_id}: {exc}") from None
     except instances.InstanceNotFound:

@@ -136,7 +136,7 @@ def deploy_trial(store: ProcessStore, xml: bytes, process_id: str | None, user: 
 
 
 async def drive(client: Client, workflow_id: str, completions: dict[str, dict[str, Any]],
-                timeout: float) -> dict[str, Any]:
+                timeout: float, *, proof_key: bytes | None = None) -> dict[str, Any]:
     """Poll the instance, completing its user tasks with the data given per element id, until it
     completes, has an incident or ``timeout`` passes (the same rules as ``mom run``). A trial instance
     that does not complete is ended (:func:`end_trial`): it is never left running."""
@@ -158,7 +158,8 @@ async def drive(client: Client, workflow_id: str, completions: dict[str, dict[st
             submitted.add(task["task_id"])
             try:
                 await instances.complete_user_task(client, workflow_id, task["task_id"],
-                                                   completions[task["element_id"]], TRIAL_USER)
+                                                   completions[task["element_id"]], TRIAL_USER,
+                                                   proof_key=proof_key)
             except instances.TaskRefused as exc:
                 await end_trial(client, workflow_id, f"{TRIAL_USER}: ended at a refused task completion")
                 return {"status": "incident", "variables": state["variables"], "completed": state["completed"],
@@ -219,5 +220,6 @@ async def test_run(context: ContextDep, user: Engineer, body: TestRunRequest) ->
     await instances.start_instance(client, context.store, process_id, task_queue=context.settings.task_queue,
                                    variables=body.variables, started_by=f"{user.username} ({TRIAL_USER})",
                                    version=version, workflow_id=workflow_id)
-    outcome = await drive(client, workflow_id, body.complete_user_tasks, body.timeout)
+    outcome = await drive(client, workflow_id, body.complete_user_tasks, body.timeout,
+                          proof_key=context.settings.update_proof_key)
     return TestRunOutcome(process_id=process_id, version=version, instance_id=workflow_id, **outcome)

@@ -51,10 +51,10 @@ def print_json(value: Any) -> None:
 
 
 async def connect(settings: Settings) -> Any:
-    from temporalio.client import Client
+    from mom.temporal_connection import connect as connect_temporal
 
     try:
-        return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+        return await connect_temporal(settings)
     except Exception as exc:
         raise SystemExit(
             f"cannot reach Temporal at {settings.temporal_address} ({exc}); start the stack with 'mom up'"

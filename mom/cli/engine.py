@@ -138,9 +138,9 @@ def _deploy_schedules(store: ProcessStore, process_id: str, *, quiet: bool) -> i
     cfg = settings()
 
     async def sync() -> list[str]:
-        from temporalio.client import Client
+        from mom.temporal_connection import connect
 
-        client = await asyncio.wait_for(Client.connect(cfg.temporal_address, namespace=cfg.temporal_namespace), 5)
+        client = await asyncio.wait_for(connect(cfg), 5)
         return await sync_schedules(client, store, process_id, task_queue=cfg.task_queue)
 
     try:
@@ -289,7 +289,8 @@ def cmd_complete(args: argparse.Namespace) -> int:
                 errors.print(f"task {args.task_id} is not pending in any running instance")
                 return 1
         try:
-            result = await instances.complete_user_task(client, wid, args.task_id, data, args.user)
+            result = await instances.complete_user_task(client, wid, args.task_id, data, args.user,
+                                                        proof_key=cfg.update_proof_key)
         except instances.TaskRefused as exc:
             errors.print(f"refused ({exc.kind}): {exc}")
             for field, message in exc.errors.items():
@@ -307,7 +308,8 @@ def cmd_retry(args: argparse.Namespace) -> int:
     async def retry() -> int:
         client = await connect(cfg)
         try:
-            await instances.retry_incident(client, args.instance, parse_vars(args.var), "cli")
+            await instances.retry_incident(client, args.instance, parse_vars(args.var), "cli",
+                                           proof_key=cfg.update_proof_key)
         except instances.TaskRefused as exc:
             errors.print(f"refused: {exc}")
             return 1

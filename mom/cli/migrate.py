@@ -31,7 +31,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         client = await connect(cfg)
         try:
             verdicts = await migrate_process(client, store, args.process_id, args.version, dry_run=args.dry_run,
-                                             user=args.by, reason=args.reason)
+                                             user=args.by, reason=args.reason, proof_key=cfg.update_proof_key)
         except LookupError as exc:
             errors.print(str(exc))
             return 1

@@ -60,6 +60,8 @@ async def trial(cfg: Settings, file: Path, process_id: str | None, variables: di
             data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mom-run-")))
             address, queue = await _embedded(stack, cfg, data_dir)
         store = ProcessStore(data_dir)
+        # the key the worker proves Updates with: the same settings, on the data directory it runs with
+        proof_key = (cfg if use_running else cfg.model_copy(update={"data_dir": data_dir})).update_proof_key
         try:
             deployment = deploy_file(store, file, deployed_by="mom run", process_id=process_id)
         except BpmnError as exc:
@@ -74,7 +76,7 @@ async def trial(cfg: Settings, file: Path, process_id: str | None, variables: di
             client, store, deployment.version.process_id, task_queue=queue, variables=variables,
             started_by="mom run", version=deployment.version.version,
         )
-        return await _drive(client, started.workflow_id, completions, timeout)
+        return await _drive(client, started.workflow_id, completions, timeout, proof_key)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -91,7 +93,8 @@ async def _embedded(stack: AsyncExitStack, cfg: Settings, data_dir: Path) -> tup
     return server.address, queue
 
 
-async def _drive(client: Any, workflow_id: str, completions: dict[str, Any], timeout: float) -> dict[str, Any]:
+async def _drive(client: Any, workflow_id: str, completions: dict[str, Any], timeout: float,
+                 proof_key: bytes) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     submitted: set[str] = set()
     state: dict[str, Any] = {}
@@ -115,7 +118,8 @@ async def _drive(client: Any, workflow_id: str, completions: dict[str, Any], tim
             submitted.add(task["task_id"])
             try:
                 await instances.complete_user_task(client, workflow_id, task["task_id"],
-                                                   completions[task["element_id"]], "mom run")
+                                                   completions[task["element_id"]], "mom run",
+                                                   proof_key=proof_key)
             except instances.TaskRefused as exc:
                 return {"status": "incident", "instance_id": workflow_id,
                         "incident": {"element_id": task["element_id"], "message": str(exc),

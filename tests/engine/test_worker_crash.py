@@ -13,6 +13,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from mom import instances
+from mom.settings import load_settings
 from mom.stack.temporal_server import TemporalDevServer
 
 
@@ -45,7 +46,8 @@ async def test_killed_while_waiting_on_a_user_task(temporal_client: Client, temp
     new_worker(workers, temporal_server, data_dir, task_queue, tmp_path)  # replays the history
     state = await wait_for_state(temporal_client, wid, lambda s: s["user_tasks"])
     assert state["user_tasks"][0]["task_id"] == task_id  # the id the supervisor was given still works
-    await instances.complete_user_task(temporal_client, wid, task_id, {"approved": True, "comment": "after crash"})
+    await instances.complete_user_task(temporal_client, wid, task_id, {"approved": True, "comment": "after crash"},
+                                       proof_key=load_settings(data_dir=data_dir).update_proof_key)  # the worker's
     result = await asyncio.wait_for(instances.wait_result(temporal_client, wid), 90)
     assert result.completed == ["start", "log_request", "approve", "decision", "apply", "end_applied"]
     assert result.variables["qty"] == 12

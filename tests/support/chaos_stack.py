@@ -187,6 +187,7 @@ class ChaosStack:
         worker = WorkerProcess(self.temporal.address, self.data_dir, self.task_queue, self.logs / f"{name}.log",
                                edge=edge)
         worker.env["MOM_DATABASE_URL"] = self.db_url
+        worker.env["MOM_SECRET_KEY"] = self.secret_key  # the API's: the workers check its Update proofs
         return worker
 
     @property
