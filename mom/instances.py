@@ -31,6 +31,17 @@ from workflows.contracts import (
     RetryIncident,
 )
 
+RESERVED_VARIABLES = frozenset({"requested_by", "started_by"})
+"""Start variables refused (issue J.2): who requested or started an instance is recorded by the
+server from the signed-in token (the instance row's ``started_by`` and the workflow's start input,
+which no process data can change), never taken from data. A client sending one of these gets a 422
+naming it rather than having it silently ignored, so nobody believes their value counted."""
+
+
+def reserved_variables(variables: dict[str, Any]) -> list[str]:
+    """The names in ``variables`` that only the server sets (see :data:`RESERVED_VARIABLES`)."""
+    return sorted(RESERVED_VARIABLES & set(variables))
+
 
 class ProcessNotDeployed(LookupError):
     pass

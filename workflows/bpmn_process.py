@@ -543,6 +543,7 @@ class BpmnProcess:
             self._in_background("inbox.open_tasks", {
                 "workflow_id": info.workflow_id, "run_id": info.run_id, "process_id": self._input.process_id,
                 "version": self._input.version, "business_key": self._input.business_key, "tasks": new,
+                "started_by": self._input.started_by,
             })
         for task_id in [t for t in self._inbox_open if t not in pending_ids]:
             element_id = self._inbox_open.pop(task_id)

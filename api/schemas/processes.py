@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from mom.instances import reserved_variables
 
 PROCESS_ID = r"^[A-Za-z_][A-Za-z0-9_.-]{0,199}$"
 
@@ -37,6 +39,15 @@ class InstanceStart(BaseModel):
     version: int | None = Field(default=None, ge=1, le=1_000_000)
     variables: dict[str, Any] = Field(default_factory=dict)
     business_key: str | None = Field(default=None, min_length=1, max_length=150, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+    @field_validator("variables")
+    @classmethod
+    def _no_identity(cls, variables: dict[str, Any]) -> dict[str, Any]:
+        refused = reserved_variables(variables)
+        if refused:
+            raise ValueError(f"variables.{', variables.'.join(refused)}: who requested or started an instance is "
+                             "recorded from the signed-in token; remove it")
+        return variables
 
 
 class InstanceOut(BaseModel):

@@ -62,7 +62,10 @@ def open_workflow_tasks(
     business_key: str | None = None,
     requested_by: str | None = None,
 ) -> list[HumanTask]:
-    """Create an inbox row per task (a ``UserTaskView`` dict); tasks already known are left alone."""
+    """Create an inbox row per task (a ``UserTaskView`` dict); tasks already known are left alone.
+
+    ``requested_by`` is the workflow's ``started_by`` (set by the API from the token); a task input
+    or context named ``requested_by`` is diagram data and is not used for the four-eyes rule."""
     tasks = list(tasks)
     ids = [str(t["task_id"]) for t in tasks]
     known = set(session.scalars(sa.select(HumanTask.workflow_task_id).where(HumanTask.workflow_task_id.in_(ids))))
@@ -102,8 +105,9 @@ def open_workflow_tasks(
             context=context,
             work_center=context.get("work_center") or _work_center_of_operation(session, context),
             four_eyes=_truthy(view.get("four_eyes", context.get("four_eyes"))),
-            requested_by=view.get("requested_by") or context.get("requested_by") or requested_by
-            or (instance.started_by if instance else None),
+            # who requested: the instance's starter as the server recorded it from the token (the
+            # instance row, else the workflow's start input), never process data (issue J.2)
+            requested_by=(instance.started_by if instance else None) or requested_by,
             candidate_group_rows=[TaskCandidateGroup(group_name=g) for g in groups],
             candidate_user_rows=[TaskCandidateUser(user_name=u) for u in users],
         )

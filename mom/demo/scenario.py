@@ -336,7 +336,7 @@ class Shift:
         new_quantity = outcome.quantity + 4
         started = await instances.start_instance(
             self.plant.client, self.plant.store, "demand_change", task_queue=self.plant.task_queue,
-            variables={"order_number": number, "new_quantity": new_quantity, "requested_by": "erp"},
+            variables={"order_number": number, "new_quantity": new_quantity},
             business_key=number, started_by="erp")
         incident.note = f"{outcome.quantity} -> {new_quantity} pcs"
         await self._follow(incident, started.workflow_id)
@@ -349,7 +349,7 @@ class Shift:
         started = await instances.start_instance(
             self.plant.client, self.plant.store, "engineering_change", task_queue=self.plant.task_queue,
             variables={"eco_number": "ECO-1", "product_code": self.plant.layout.product,
-                       "revision": revision_b(self.plant.layout.area), "requested_by": "eng-ida"},
+                       "revision": revision_b(self.plant.layout.area)},
             business_key="ECO-1", started_by="eng-ida")
         self._followers.append(asyncio.create_task(self._follow(incident, started.workflow_id)))
 

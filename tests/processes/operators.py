@@ -35,8 +35,9 @@ async def complete(client: Client, workflow_id: str, element_id: str, data: dict
 
 
 async def start(client: Client, store: ProcessStore, process_id: str, task_queue: str,
-                variables: dict[str, Any]) -> StartedInstance:
-    return await instances.start_instance(client, store, process_id, task_queue=task_queue, variables=variables)
+                variables: dict[str, Any], started_by: str | None = None) -> StartedInstance:
+    return await instances.start_instance(client, store, process_id, task_queue=task_queue, variables=variables,
+                                          started_by=started_by)
 
 
 async def run_order(client: Client, store: ProcessStore, task_queue: str, order_number: str,

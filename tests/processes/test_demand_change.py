@@ -48,7 +48,7 @@ async def test_a_quantity_change_is_replanned_approved_and_reaches_the_running_o
     waiting = await start(plant.client, plant.store, "order_waiting", plant.task_queue, {"order_number": "PO-D1"})
 
     started = await start(plant.client, plant.store, "demand_change", plant.task_queue, {
-        "order_number": "PO-D1", "new_quantity": 200, "requested_by": "erp"})
+        "order_number": "PO-D1", "new_quantity": 200}, started_by="erp")
     wid = started.workflow_id
     await next_task(plant.client, wid, "approve")
     v = (await instances.instance_state(plant.client, wid))["variables"]

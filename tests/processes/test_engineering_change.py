@@ -42,7 +42,7 @@ async def test_an_eco_is_analysed_approved_by_another_person_and_applied_per_ord
     dispatched_order(plant, "PO-E3", 4, running=True)  # pressing now under A: finish on A
 
     started = await start(plant.client, plant.store, "engineering_change", plant.task_queue, {
-        "eco_number": "ECO-7", "product_code": PRODUCT, "revision": revision_b(area), "requested_by": "eng-ida"})
+        "eco_number": "ECO-7", "product_code": PRODUCT, "revision": revision_b(area)}, started_by="eng-ida")
     wid = started.workflow_id
     await next_task(plant.client, wid, "approve")
     state = await instances.instance_state(plant.client, wid)
@@ -90,7 +90,7 @@ async def test_a_rejected_eco_changes_nothing(plant: Plant) -> None:
     deploy(plant, "engineering_change")
     area = plant.layout.work_units["Press1"].rsplit(".", 2)[0]
     started = await start(plant.client, plant.store, "engineering_change", plant.task_queue, {
-        "eco_number": "ECO-8", "product_code": PRODUCT, "revision": revision_b(area), "requested_by": "eng-ida"})
+        "eco_number": "ECO-8", "product_code": PRODUCT, "revision": revision_b(area)}, started_by="eng-ida")
     await complete(plant.client, started.workflow_id, "approve",
                    {"approved": False, "approved_by": "sup-eve", "comment": "not before the audit"})
     result = await asyncio.wait_for(instances.wait_result(plant.client, started.workflow_id), 90)
@@ -135,7 +135,7 @@ async def test_an_eco_moving_an_operation_to_another_work_center_redispatches_th
             assert job(session, "PO-M1", 10).status == JobOrderStatus.COMPLETED
 
         eco = await start(plant.client, plant.store, "engineering_change", plant.task_queue, {
-            "eco_number": "ECO-9", "product_code": PRODUCT, "revision": revision, "requested_by": "eng-ida"})
+            "eco_number": "ECO-9", "product_code": PRODUCT, "revision": revision}, started_by="eng-ida")
         await complete(plant.client, eco.workflow_id, "approve", {
             "approved": True, "approved_by": "sup-eve", "comment": "coating moves to line 2",
             "order_choices": "PO-M1=migrate, PO-M2=finish_old"}, user="sup-eve")

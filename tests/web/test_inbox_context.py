@@ -68,9 +68,9 @@ async def start_changes(base_url: str, area: str) -> None:
             assert deployed.status_code == 201, deployed.text
         for body in ({"process_id": "engineering_change", "business_key": "ECO-7", "variables": {
                           "eco_number": "ECO-7", "product_code": PRODUCT,
-                          "revision": revision_b(area, press_run_time_s=0.08), "requested_by": "eng-ida"}},
+                          "revision": revision_b(area, press_run_time_s=0.08)}},
                      {"process_id": "demand_change", "business_key": "PO-D1-qty", "variables": {
-                          "order_number": "PO-D1", "new_quantity": 200, "requested_by": "erp"}}):
+                          "order_number": "PO-D1", "new_quantity": 200}}):
             started = await http.post("/instances", headers=headers, json=body)
             assert started.status_code == 201, started.text
 

@@ -86,7 +86,7 @@ async def test_supervisor_changes_quantity_starts_and_cancels_orders(browsing: B
             await asyncio.sleep(0.2)
         else:
             raise AssertionError(f"demand_change did not reach its approval: {state}")
-        assert state["variables"]["new_quantity"] == 120 and state["variables"]["requested_by"] == "sam"
+        assert state["variables"]["new_quantity"] == 120 and listed[0]["started_by"] == "sam"
     await change.locator("a").click()
     await expect(page.locator("main")).to_contain_text(workflow_id)  # its instance page
 

@@ -7,7 +7,7 @@
 
 import { ApiError, get, post, query } from "../api";
 import { h, clear, notice, when, errorText, fact } from "../dom";
-import { hasRole, user } from "../session";
+import { hasRole } from "../session";
 import type { Instance, Page } from "../types";
 
 interface JobOrder {
@@ -150,7 +150,7 @@ export function render(root: HTMLElement, args: string[]): () => void {
       if (!reason.value.trim()) { notice(result, "error", "reason: say why the quantity changes"); return; }
       void done(`Quantity change to ${quantity} ${order.unit} requested: it waits for another supervisor's approval in the inbox.`,
         () => post<Instance>("/instances", { process_id: QUANTITY_CHANGE, business_key: `${number}:quantity-${Date.now().toString(36)}`,
-          variables: { order_number: number, new_quantity: quantity, requested_by: user()?.username, reason: reason.value.trim() } }));
+          variables: { order_number: number, new_quantity: quantity, reason: reason.value.trim() } }));
     };
     const cancel = (): void => {
       if (!reason.value.trim()) { notice(result, "error", "reason: say why the order is cancelled"); return; }

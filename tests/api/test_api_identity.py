@@ -1,0 +1,131 @@
+"""Who did it comes from the signed-in token (issue J.2, J.3), over HTTP against the real API,
+Temporal and a worker: the requester of a four-eyes approval is whoever started the instance (a
+start variable ``requested_by`` is refused, a diagram input ``requested_by`` is not used), and the
+audit trail names the signed-in user, or the worker acting for them, never a typed badge or a
+diagram's literal."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from api_client import Api
+from temporalio.client import Client
+from test_api_inbox import DIAGRAMS, wait_for_status, wait_for_task
+
+from mom.db import create_database_engine, create_session_factory, execution
+from mom.db.models import AuditEntry
+from mom.db.orders import create_production_order, get_production_order_by_number
+from mom.db.transactions import writing
+from mom.plant_setup import PRODUCT, create_demo_plant
+from mom.settings import Settings
+from worker import build_worker
+
+PROCESSES = Path(__file__).resolve().parents[2] / "bpmn" / "processes"
+
+
+@pytest.fixture
+async def worker(temporal_client: Client, settings: Settings) -> AsyncIterator[None]:
+    async with build_worker(temporal_client, settings, queue=settings.task_queue):
+        yield
+
+
+async def deploy_reference(api: Api, name: str) -> None:
+    deployed = await api.post("/process-definitions", "erin",
+                              files={"file": (f"{name}.bpmn", (PROCESSES / f"{name}.bpmn").read_bytes())})
+    assert deployed.status_code in (200, 201), deployed.text
+
+
+def audit_entries(settings: Settings, **where: str) -> list[AuditEntry]:
+    engine = create_database_engine(settings.effective_database_url)
+    try:
+        with create_session_factory(engine)() as session:
+            query = sa.select(AuditEntry).order_by(AuditEntry.seq)
+            for name, value in where.items():
+                query = query.where(getattr(AuditEntry, name) == value)
+            rows = list(session.scalars(query))
+            session.expunge_all()
+            return rows
+    finally:
+        engine.dispose()
+
+
+async def wait_for_audit(settings: Settings, timeout: float = 30, **where: str) -> list[AuditEntry]:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        rows = audit_entries(settings, **where)
+        if rows:
+            return rows
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"no audit entry {where} within {timeout} s")
+
+
+def seed_demand(settings: Settings) -> None:
+    """The demo plant (fake machine endpoints: the demand change never talks to machines) and two
+    dispatched orders sharing the work centers."""
+    engine = create_database_engine(settings.effective_database_url)
+    with writing(create_session_factory(engine)) as session:
+        create_demo_plant(session, site="Lyon", enterprise="AcmeId", endpoints={
+            "Press1": "opc.tcp://127.0.0.1:1", "Coater1": "opc.tcp://127.0.0.1:2"})
+        for number in ("PO-ID1", "PO-ID2"):
+            create_production_order(session, order_number=number, product_code=PRODUCT, quantity=100, actor="erp")
+            execution.release_order(session, order_number=number, actor="erp")
+            execution.dispatch_order(session, order_number=number, actor="planner")
+        get_production_order_by_number(session, order_number="PO-ID1").due_at = datetime.now(UTC) + timedelta(hours=1)
+    engine.dispose()
+
+
+async def test_the_requester_is_who_started_the_demand_change(api: Api, worker: None, settings: Settings) -> None:
+    seed_demand(settings)
+    await deploy_reference(api, "demand_change")
+    variables: dict[str, Any] = {"order_number": "PO-ID1", "new_quantity": 120}
+
+    # a supervisor naming another supervisor as the requester: refused, naming the field
+    forged = await api.post("/instances", "sam", json={"process_id": "demand_change", "business_key": "PO-ID1-a",
+                                                       "variables": {**variables, "requested_by": "sue"}})
+    assert forged.status_code == 422 and "variables.requested_by" in forged.text, forged.text
+    forged = await api.post("/instances", "sam", json={"process_id": "demand_change", "business_key": "PO-ID1-b",
+                                                       "variables": {**variables, "started_by": "erp"}})
+    assert forged.status_code == 422 and "variables.started_by" in forged.text, forged.text
+
+    # omitted: the requester is sam (who started it), not the diagram's old default 'erp'
+    started = await api.post("/instances", "sam", json={"process_id": "demand_change", "business_key": "PO-ID1-c",
+                                                        "variables": variables})
+    assert started.status_code == 201, started.text
+    workflow_id = started.json()["workflow_id"]
+    task = await wait_for_task(api, workflow_id, timeout=60)
+    assert task["element_id"] == "approve" and task["four_eyes"] is True
+    assert task["requested_by"] == "sam"
+    body = {"data": {"approved": True, "approved_by": "B-4711", "comment": "fine by me"}}
+    refused = await api.post(f"/tasks/{task['task_id']}/complete", "sam", json=body)
+    assert refused.status_code == 403 and "four eyes" in refused.json()["detail"], refused.text
+    done = await api.post(f"/tasks/{task['task_id']}/complete", "sue", json=body)
+    assert done.status_code == 200, done.text
+    await wait_for_status(api, workflow_id, "completed", timeout=60)
+
+
+async def test_a_diagram_cannot_name_the_requester(api: Api, worker: None, settings: Settings) -> None:
+    """A four-eyes task whose inputs say requested_by='sue': the requester is still sam, who started it."""
+    xml = (DIAGRAMS / "approval.bpmn").read_text().replace(
+        '<zeebe:input source="=order_id" target="order" />',
+        '<zeebe:input source="=order_id" target="order" />\n'
+        '          <zeebe:input source="=True" target="four_eyes" />\n'
+        "          <zeebe:input source=\"='sue'\" target=\"requested_by\" />",
+    ).replace('id="approval"', 'id="approval_named"')
+    response = await api.post("/process-definitions", "erin",
+                              files={"file": ("approval_named.bpmn", xml.encode(), "application/xml")})
+    assert response.status_code == 201, response.text
+    started = await api.post("/instances", "sam", json={"process_id": "approval_named",
+                                                        "variables": {"order_id": "PO-N", "qty": 2, "new_qty": 3}})
+    assert started.status_code == 201, started.text
+    task = await wait_for_task(api, started.json()["workflow_id"])
+    assert task["requested_by"] == "sam"
+    body = {"data": {"approved": True, "comment": "mine"}}
+    refused = await api.post(f"/tasks/{task['task_id']}/complete", "sam", json=body)
+    assert refused.status_code == 403 and "four eyes" in refused.json()["detail"], refused.text
+    assert (await api.post(f"/tasks/{task['task_id']}/complete", "sue", json=body)).status_code == 200
