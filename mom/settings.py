@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     script_max_int_digits: int = Field(default=4_300, ge=100)  # decimal digits of one integer
     script_max_depth: int = Field(default=100, ge=10)  # nested calls (recursion), nested data
     max_parallel_instances: int = Field(default=10_000, ge=10)  # instances one parallel multi-instance starts
+    # process data one API request may carry (start, completion, message, retry), as compact JSON
+    # (bpmn/payload_size.py: kept well under Temporal's 2 MB per payload)
+    max_variables_bytes: int = Field(default=256 * 1024, ge=1024, le=1_572_864)
+    # what a workflow sends in one payload (activity input, state, result, continue-as-new): over it an incident
+    max_payload_bytes: int = Field(default=1_536 * 1024, ge=16 * 1024, le=2 * 1024 * 1024)
     # the API refreshes the query planner's row statistics this often (SQLite keeps none by itself)
     planner_statistics_interval_s: float = Field(default=600.0, ge=1.0)
     # an inbox total may lag the inbox by this much (the page never does): 0 counts at every change

@@ -16,6 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import AnyUser, ApiContext, ContextDep, Engineer, EngineerOrSupervisor
 from api.pagination import Page, Paging
+from api.payload_limits import require_small
 from api.schemas.messages import MigrationIn, MigrationOut, VerdictOut
 from api.schemas.processes import CancelRequest, IncidentOut, InstanceOut, InstanceStart, InstanceState, RetryRequest
 from mom import instances
@@ -65,8 +66,10 @@ def _definition_row(context: ApiContext, session: Session, chosen: ProcessVersio
     return row
 
 
-@router.post("", response_model=InstanceOut, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=InstanceOut, status_code=status.HTTP_201_CREATED,
+             responses={413: {"description": "variables over MOM_MAX_VARIABLES_BYTES (the field named)"}})
 async def start(context: ContextDep, user: EngineerOrSupervisor, body: InstanceStart) -> InstanceOut:
+    require_small(context.settings, "variables", body.variables)
     versions = context.store.versions(body.process_id)
     chosen = versions[-1] if versions and body.version is None else next(
         (v for v in versions if v.version == body.version), None)
@@ -210,9 +213,11 @@ async def show(context: ContextDep, user: AnyUser, workflow_id: str) -> Instance
                        started_at=description.start_time, ended_at=description.close_time)
 
 
-@router.post("/{workflow_id:path}/retry", response_model=dict[str, Any])
+@router.post("/{workflow_id:path}/retry", response_model=dict[str, Any],
+             responses={413: {"description": "variables over MOM_MAX_VARIABLES_BYTES (the field named)"}})
 async def retry(context: ContextDep, user: EngineerOrSupervisor, workflow_id: str,
                 body: RetryRequest) -> dict[str, Any]:
+    require_small(context.settings, "variables", body.variables)
     client = await context.temporal()
     try:
         result = await instances.retry_incident(client, workflow_id, body.variables, user=user.username,

@@ -20,6 +20,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from api.deps import AnyUser, ContextDep, Engineer
+from api.payload_limits import require_small
 from bpmn.deploy import executable_process_ids
 from bpmn.errors import BpmnError
 from bpmn.lint import lint_diagram
@@ -197,12 +198,16 @@ async def terminate_with_children(client: Client, workflow_id: str, reason: str)
         await terminate_with_children(client, child_id, reason)
 
 
-@router.post("/lint/test-run", response_model=TestRunOutcome)
+@router.post("/lint/test-run", response_model=TestRunOutcome,
+             responses={413: {"description": "variables over MOM_MAX_VARIABLES_BYTES (the field named)"}})
 async def test_run(context: ContextDep, user: Engineer, body: TestRunRequest) -> TestRunOutcome:
     """Run the diagram on the running stack, like ``mom run``: deploy it as ``<process>__trial``,
     start an instance with ``variables``, complete user tasks with the data given per element id,
     and answer the outcome (completed elements in order, final variables, incident). Every test run is
     in the audit trail first: who ran it and the SHA-256 of the diagram, whatever it then does."""
+    require_small(context.settings, "variables", body.variables)
+    for element_id, form in sorted(body.complete_user_tasks.items()):
+        require_small(context.settings, f"complete_user_tasks.{element_id}", form)
     data = body.xml.encode()
     digest = hashlib.sha256(data).hexdigest()
     await context.db(lambda s: append_audit_entry(

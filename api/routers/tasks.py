@@ -22,6 +22,7 @@ from temporalio.client import Client
 
 from api.deps import ApiContext, ContextDep, Principal, TaskWorker
 from api.pagination import Page, Paging
+from api.payload_limits import require_small
 from api.schemas.tasks import TaskCompletion, TaskOut
 from api.task_rules import OVERSEERS, check_may_work_on, operator_only
 from bpmn.forms import validate_form_data
@@ -167,9 +168,12 @@ async def unclaim(context: ContextDep, user: TaskWorker, task_id: str) -> TaskOu
 @router.post("/{task_id}/complete", response_model=TaskOut,
              responses={403: {"description": "not the assignee / not in a candidate group / four-eyes"},
                         409: {"description": "completed by someone else, cancelled, or no longer pending"},
+                        413: {"description": "form data over MOM_MAX_VARIABLES_BYTES"},
                         422: {"description": "form data invalid: errors per field"}})
 async def complete(context: ContextDep, user: TaskWorker, task_id: str, body: TaskCompletion,
                    background: BackgroundTasks) -> TaskOut:
+    require_small(context.settings, "data", body.data)
+
     def check(session: Session) -> tuple[TaskOut, bool]:
         task = get_task_by_workflow_id(session, workflow_task_id=task_id)
         if task.status == TaskStatus.COMPLETED and task.completed_by == user.username:
