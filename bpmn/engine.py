@@ -587,15 +587,19 @@ class ProcessRun:
             context=plain_json(context),
         )
 
-    def validate_user_task(self, task_id: str, data: Any) -> None:
-        """Raise UnknownTask or FormInvalid; changes nothing."""
+    def validate_user_task(self, task_id: str, data: Any, *, only_form_fields: bool = True) -> None:
+        """Raise UnknownTask or FormInvalid; changes nothing. ``only_form_fields``: refuse fields the
+        form does not have (see :mod:`bpmn.forms`)."""
         task = self._ready_task(task_id, UserTask)
-        errors = validate_form_data(task_extensions(task.task_spec).form_schema, data)
+        errors = validate_form_data(task_extensions(task.task_spec).form_schema, data,
+                                    only_form_fields=only_form_fields)
         if errors:
             raise FormInvalid(task.task_spec.bpmn_id, errors)
 
     def complete_user_task(self, task_id: str, data: dict[str, Any]) -> str:
-        self.validate_user_task(task_id, data)
+        # Fields outside the form are refused by the update's validator (never run on replay); here,
+        # inside the handler, data accepted before that rule must replay as it ran.
+        self.validate_user_task(task_id, data, only_form_fields=False)
         task = self._ready_task(task_id, UserTask)
         spec = task.task_spec
         ext = task_extensions(spec)

@@ -2,6 +2,13 @@
 
 Nothing reaches a workflow until the data is valid against its form: the errors come back per
 field (``{"qty": "must be at least 1"}``) so the inbox can show them next to the inputs.
+
+Only the form's own fields: a completion's data is merged into the process variables, so a field the
+form does not have (``{"approved": true, "new_qty": -1}``) would overwrite any variable; each such
+field is refused by name. A user task without a form (or whose form the deployment does not hold)
+takes no data at all: completing it confirms it, nothing more. Refusing (rather than dropping the
+extra fields silently) tells the client its data did not land. A JSON Schema form may allow more
+fields only by saying so itself (``additionalProperties``).
 """
 
 from __future__ import annotations
@@ -122,10 +129,33 @@ def _non_finite(data: Any, path: str) -> str | None:
     return None
 
 
-def validate_form_data(schema: dict[str, Any] | None, data: Any) -> dict[str, str]:
-    """Errors per field (empty when valid). ``_form`` holds errors about the data as a whole."""
+NOT_IN_FORM = "is not a field of the form"
+NO_FORM = "the task has no form: completing it confirms it and takes no data"
+
+
+def unknown_fields(schema: dict[str, Any] | None, data: dict[str, Any]) -> dict[str, str]:
+    """The fields of ``data`` that the form ``schema`` does not have, each with why (empty: none)."""
+    if not schema:
+        return {str(key): NO_FORM for key in data}
+    extra = schema.get("additionalProperties", False)
+    if extra is True or isinstance(extra, dict):
+        return {}  # the form itself allows more fields
+    properties = schema.get("properties")
+    known = set(properties) if isinstance(properties, dict) else set()
+    return {str(key): NOT_IN_FORM for key in data if key not in known}
+
+
+def validate_form_data(schema: dict[str, Any] | None, data: Any, *, only_form_fields: bool = True) -> dict[str, str]:
+    """Errors per field (empty when valid). ``_form`` holds errors about the data as a whole.
+
+    ``only_form_fields``: refuse fields the form does not have (see the module doc); False only where
+    data accepted before that rule must be taken again (a workflow replaying its history)."""
     if not isinstance(data, dict):
         return {"_form": f"form data must be a JSON object, got {type(data).__name__}"}
+    if only_form_fields:
+        unknown = unknown_fields(schema, data)
+        if unknown:
+            return unknown
     not_finite = _non_finite(data, "")
     if not_finite:
         return {not_finite: "must be a finite number (NaN and Infinity are not numbers)"}

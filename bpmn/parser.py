@@ -388,7 +388,11 @@ def task_extensions(spec: Any) -> TaskExtensions:
 class _MomTaskParser(SpiffTaskParser):  # type: ignore[misc]
     def mom_extensions(self) -> TaskExtensions:
         forms: dict[str, dict[str, Any]] = dict(getattr(self.process_parser.parser, "forms", {}))
-        forms.update(embedded_forms(self.process_parser.node))
+        # the forms of the enclosing process, also for a task in an embedded subprocess (whose parser's
+        # node is the subprocess): Camunda keeps every form of a process at the process
+        node = self.process_parser.node
+        process = next((n for n in (node, *node.iterancestors()) if n.tag == full_tag("process")), node)
+        forms.update(embedded_forms(process))
         ext = read_task_extensions(self.node, forms)
         if ext.candidate_groups is None and ext.assignee is None and self.lane:
             ext.candidate_groups = repr(self.lane)

@@ -5,7 +5,8 @@ Completion: rights and four-eyes are checked, the data is validated against the 
 validated Temporal Update; once the workflow accepted it the answer goes out, and the inbox row is
 marked completed with one audit entry (by this API right after answering, and by the workflow's
 inbox.close_task activity, whichever comes first). A second click returns the same body and writes
-nothing.
+nothing; a concurrent click by someone else (or with other data) that lost the race gets 409 naming
+who completed the task, never the winner's answer as if it were its own.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Query, status
 from sqlalchemy.orm import Session
@@ -25,7 +26,7 @@ from api.pagination import Page, Paging
 from api.payload_limits import require_small
 from api.schemas.tasks import TaskCompletion, TaskOut
 from api.task_rules import OVERSEERS, check_may_work_on, operator_only
-from bpmn.forms import validate_form_data
+from bpmn.forms import NO_FORM, NOT_IN_FORM, validate_form_data
 from mom import instances
 from mom.db.inbox import OPEN_STATUSES, get_task_by_workflow_id, mark_task_completed, set_task_assignee
 from mom.db.inbox_list import InboxEntry, list_inbox
@@ -135,6 +136,24 @@ def _refuse_closed(task: HumanTask) -> None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"task {task.workflow_task_id} is {task.status.value}{by}")
 
 
+def _invalid(task_id: str, errors: dict[str, str]) -> str:
+    unknown = [key for key, why in errors.items() if why in (NOT_IN_FORM, NO_FORM)]
+    if unknown:
+        return f"task {task_id}: {errors[unknown[0]]}: refused field(s) {', '.join(unknown)}"
+    return f"task {task_id}: the form data is invalid"
+
+
+async def _settled_answer(context: ApiContext, task_id: str, user: Principal, data: dict[str, Any]) -> TaskOut:
+    """The answer to a click that found its task completed by a concurrent click: the same answer when
+    that click was the same person's with the same data (a double click), else 409 naming who won."""
+    task = await _load(context, task_id, user, settled=True)
+    if task.status == TaskStatus.COMPLETED.value and task.completed_by == user.username and task.result == data:
+        return task
+    by = f"by {task.completed_by}" if task.completed_by else "by someone else"
+    raise HTTPException(status.HTTP_409_CONFLICT, f"task {task_id} was already completed {by}; "
+                                                  "your data was not taken")
+
+
 @router.post("/{task_id}/claim", response_model=TaskOut)
 async def claim(context: ContextDep, user: TaskWorker, task_id: str) -> TaskOut:
     def work(session: Session) -> TaskOut:
@@ -182,8 +201,8 @@ async def complete(context: ContextDep, user: TaskWorker, task_id: str, body: Ta
         check_may_work_on(task, user, action="complete")
         errors = validate_form_data(task.form_schema or None, body.data)
         if errors:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                                {"message": f"task {task_id}: the form data is invalid", "errors": errors})
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {"message": _invalid(task_id, errors),
+                                                                        "errors": errors})
         return task_out(task), False
 
     task, done = await context.db(check, write=False)
@@ -202,14 +221,14 @@ async def complete(context: ContextDep, user: TaskWorker, task_id: str, body: Ta
                                 {"message": f"task {task_id}: {exc}", "errors": exc.errors}) from None
         if not await _completed_in_workflow(client, workflow_id, task_id):
             raise HTTPException(status.HTTP_409_CONFLICT, f"task {task_id}: the workflow refused it ({exc})") from None
-        return await _load(context, task_id, user, settled=True)  # a concurrent click did it: its answer
+        return await _settled_answer(context, task_id, user, body.data)  # a concurrent click did it
     except instances.InstanceNotFound:
         # a concurrent click completed the instance's last task: fine if it was this task
         if not await _completed_in_workflow(client, workflow_id, task_id):
             raise HTTPException(status.HTTP_409_CONFLICT, f"task {task_id}: instance {workflow_id} is gone") from None
-        return await _load(context, task_id, user, settled=True)
-    if outcome.get("status") == "already_completed":  # a concurrent click ended the instance with this task
-        return await _load(context, task_id, user, settled=True)
+        return await _settled_answer(context, task_id, user, body.data)
+    if outcome.get("status") == "already_completed":  # a concurrent click completed this task first
+        return await _settled_answer(context, task_id, user, body.data)
 
     def record(session: Session) -> None:
         row = get_task_by_workflow_id(session, workflow_task_id=task_id)
