@@ -29,6 +29,8 @@ from workflows.contracts import (
     ProcessInput,
     ProcessResult,
     RetryIncident,
+    mailbox_id,
+    signal_board_id,
 )
 
 RESERVED_VARIABLES = frozenset({"requested_by", "started_by"})
@@ -41,6 +43,10 @@ naming it rather than having it silently ignored, so nobody believes their value
 def reserved_variables(variables: dict[str, Any]) -> list[str]:
     """The names in ``variables`` that only the server sets (see :data:`RESERVED_VARIABLES`)."""
     return sorted(RESERVED_VARIABLES & set(variables))
+
+# Workflows that are not process instances: message mailboxes (``mailbox:<name>:<key>``) and signal
+# boards (``signal:<name>``). A process instance id starts with its BPMN process id, which holds no ':'.
+NOT_PROCESS_INSTANCES = (mailbox_id("", None).split(":")[0] + ":", signal_board_id(""))
 
 
 class ProcessNotDeployed(LookupError):
@@ -108,6 +114,12 @@ def handle_for(client: Client, workflow_id: str) -> WorkflowHandle[Any, Any]:
     return client.get_workflow_handle(workflow_id)
 
 
+def check_process_instance_id(workflow_id: str) -> None:
+    """Raise InstanceNotFound for the id of a workflow that is not a process instance (a mailbox)."""
+    if workflow_id.startswith(NOT_PROCESS_INSTANCES):
+        raise InstanceNotFound(f"no process instance '{workflow_id}': it is a message mailbox or signal board")
+
+
 def _not_found(exc: RPCError, workflow_id: str) -> InstanceNotFound | None:
     if exc.status == RPCStatusCode.NOT_FOUND:
         return InstanceNotFound(f"no process instance '{workflow_id}'")
@@ -115,6 +127,7 @@ def _not_found(exc: RPCError, workflow_id: str) -> InstanceNotFound | None:
 
 
 async def instance_state(client: Client, workflow_id: str) -> dict[str, Any]:
+    check_process_instance_id(workflow_id)
     try:
         return dict(await handle_for(client, workflow_id).query(STATE_QUERY))
     except RPCError as exc:
@@ -122,6 +135,7 @@ async def instance_state(client: Client, workflow_id: str) -> dict[str, Any]:
 
 
 async def user_tasks(client: Client, workflow_id: str) -> list[dict[str, Any]]:
+    check_process_instance_id(workflow_id)
     try:
         return list(await handle_for(client, workflow_id).query(USER_TASKS_QUERY))
     except RPCError as exc:
@@ -132,6 +146,7 @@ async def complete_user_task(
     client: Client, workflow_id: str, task_id: str, data: dict[str, Any], user: str | None = None,
     reason: str | None = None, completed_at: datetime | None = None, proof_key: bytes | None = None,
 ) -> dict[str, Any]:
+    check_process_instance_id(workflow_id)
     request = update_proof.signed(CompleteUserTask(
         task_id=task_id, data=data, user=user, reason=reason,
         completed_at=completed_at.isoformat() if completed_at else None,
@@ -160,6 +175,7 @@ async def retry_incident(
     client: Client, workflow_id: str, variables: dict[str, Any] | None = None, user: str | None = None,
     *, proof_key: bytes | None = None,
 ) -> dict[str, Any]:
+    check_process_instance_id(workflow_id)
     request = update_proof.signed(RetryIncident(variables=dict(variables or {}), user=user),
                                   key=proof_key, namespace=client.namespace, workflow_id=workflow_id)
     try:

@@ -1,5 +1,10 @@
 """Process instances: start, list, state, cancel, incidents, retry after an incident, and migration
-of running instances to another version."""
+of running instances to another version.
+
+Only process instances: the ids of other workflows (message mailboxes, signal boards) answer 404.
+An operator (without other roles) reads only the instances at their work centers: those with an inbox
+step at one of them, or a step they claimed or completed; any other answers 404, as if it did not
+exist (the station shows each step's context; an instance's variables are not theirs to browse)."""
 
 from __future__ import annotations
 
@@ -14,15 +19,16 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import AnyUser, ApiContext, ContextDep, Engineer, EngineerOrSupervisor
+from api.deps import AnyUser, ApiContext, ContextDep, Engineer, EngineerOrSupervisor, Principal
 from api.pagination import Page, Paging
 from api.payload_limits import require_small
 from api.schemas.messages import MigrationIn, MigrationOut, VerdictOut
 from api.schemas.processes import CancelRequest, IncidentOut, InstanceOut, InstanceStart, InstanceState, RetryRequest
+from api.task_rules import operator_only
 from mom import instances
 from mom.db.audit import append_audit_entry
 from mom.db.errors import RecordNotFound
-from mom.db.models import ProcessDefinition, ProcessInstance
+from mom.db.models import HumanTask, ProcessDefinition, ProcessInstance
 from mom.db.processes import (
     change_process_instance_status,
     deploy_process_definition,
@@ -33,6 +39,7 @@ from mom.db.processes import (
 from mom.domain import IllegalTransition, ProcessInstanceStatus
 from mom.migration import audit_details, migrate_process
 from mom.process_store import ProcessVersion
+from workflows.contracts import WORKFLOW_NAME
 
 router = APIRouter(prefix="/instances", tags=["instances"])
 
@@ -155,17 +162,38 @@ async def index(context: ContextDep, user: AnyUser, paging: Paging,
 
 
 async def _describe(client: Client, workflow_id: str) -> Any:
+    """The process instance's Temporal description; None when there is none (or it is another workflow)."""
+    instances.check_process_instance_id(workflow_id)
     try:
-        return await client.get_workflow_handle(workflow_id).describe()
+        description = await client.get_workflow_handle(workflow_id).describe()
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             return None
         raise
+    return description if description.workflow_type == WORKFLOW_NAME else None
+
+
+async def _check_readable(context: ApiContext, user: Principal, workflow_id: str) -> None:
+    """404 for an operator and an instance that is not at their work centers (see the module doc)."""
+    instances.check_process_instance_id(workflow_id)
+    if not operator_only(user):
+        return
+
+    def at_my_work_centers(session: Session) -> bool:
+        mine = sa.or_(HumanTask.work_center.in_(sorted(user.work_centers)), HumanTask.assignee == user.username,
+                      HumanTask.completed_by == user.username)
+        return session.execute(sa.select(HumanTask.id).where(HumanTask.workflow_id == workflow_id, mine)
+                               .limit(1)).first() is not None
+
+    if not await context.db(at_my_work_centers, write=False):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no process instance '{workflow_id}' at the work centers "
+                            f"of operator {user.username} ({', '.join(sorted(user.work_centers)) or 'none'})")
 
 
 @router.get("/{workflow_id:path}/state", response_model=InstanceState)
 async def state(context: ContextDep, user: AnyUser, workflow_id: str) -> InstanceState:
     """The live state from the workflow: active elements, variables, pending tasks, incident."""
+    await _check_readable(context, user, workflow_id)
     live = await instances.instance_state(await context.temporal(), workflow_id)
     return InstanceState(workflow_id=workflow_id, process_id=live.get("process_id"), version=live.get("version"),
                          business_key=live.get("business_key"), status=str(live.get("status")),
@@ -176,6 +204,7 @@ async def state(context: ContextDep, user: AnyUser, workflow_id: str) -> Instanc
 
 @router.get("/{workflow_id:path}/incidents", response_model=list[IncidentOut])
 async def incidents(context: ContextDep, user: AnyUser, workflow_id: str) -> list[IncidentOut]:
+    await _check_readable(context, user, workflow_id)
     live = await instances.instance_state(await context.temporal(), workflow_id)
     incident = live.get("incident")
     if not incident:
@@ -189,6 +218,7 @@ async def incidents(context: ContextDep, user: AnyUser, workflow_id: str) -> lis
 @router.get("/{workflow_id:path}", response_model=InstanceOut)
 async def show(context: ContextDep, user: AnyUser, workflow_id: str) -> InstanceOut:
     """The instance, its status refreshed from Temporal."""
+    await _check_readable(context, user, workflow_id)
     description = await _describe(await context.temporal(), workflow_id)
     live = _STATUS.get(description.status) if description and description.status else None
 
