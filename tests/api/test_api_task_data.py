@@ -5,6 +5,7 @@ the one store of truth, reachable without the API)."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 
 import pytest
 from api_client import Api
@@ -12,6 +13,7 @@ from temporalio.client import Client
 from test_api_inbox import DIAGRAMS, deploy, wait_for_status, wait_for_task, worker  # noqa: F401 - fixture
 
 from mom import instances
+from mom.settings import Settings
 
 NO_FORM = (DIAGRAMS / "approval.bpmn").read_text().replace(
     '<zeebe:formDefinition formKey="camunda-forms:bpmn:ApproveForm" />', "").replace(
@@ -19,6 +21,7 @@ NO_FORM = (DIAGRAMS / "approval.bpmn").read_text().replace(
 
 
 async def start_approval(api: Api, order: str) -> str:
+    order = f"{order}-{secrets.token_hex(3)}"  # one Temporal server for every test: ids not reused
     started = await api.post("/instances", "sam", json={"process_id": "approval", "business_key": order,
                                                         "variables": {"order_id": order, "qty": 20, "new_qty": 30}})
     assert started.status_code == 201, started.text
@@ -26,7 +29,7 @@ async def start_approval(api: Api, order: str) -> str:
 
 
 async def test_fields_the_form_does_not_have_are_refused_by_name(api: Api, worker: None,  # noqa: F811
-                                                                 temporal_client: Client) -> None:
+                                                                 temporal_client: Client, settings: Settings) -> None:
     await deploy(api, "approval.bpmn")
     workflow_id = await start_approval(api, "PO-J4")
     task_id = (await wait_for_task(api, workflow_id))["task_id"]
@@ -42,10 +45,12 @@ async def test_fields_the_form_does_not_have_are_refused_by_name(api: Api, worke
     state = (await api.get(f"/instances/{workflow_id}/state", "sam")).json()
     assert state["status"] == "running" and state["variables"] == before
 
-    # the workflow's own validator refuses the same, for a client that reaches Temporal directly
+    # the workflow's own validator refuses the same, for a client that reaches Temporal directly (even
+    # one holding the key that proves completions)
     with pytest.raises(instances.TaskRefused) as direct:
         await instances.complete_user_task(temporal_client, workflow_id, task_id,
-                                           {"approved": True, "comment": "ok", "new_qty": -1}, user="sam")
+                                           {"approved": True, "comment": "ok", "new_qty": -1}, user="sam",
+                                           proof_key=settings.update_proof_key)
     assert direct.value.kind == "FormInvalid" and set(direct.value.errors) == {"new_qty"}
     assert (await api.get(f"/instances/{workflow_id}/state", "sam")).json()["variables"] == before
 
@@ -56,7 +61,7 @@ async def test_fields_the_form_does_not_have_are_refused_by_name(api: Api, worke
 
 
 async def test_a_task_without_a_form_takes_no_data(api: Api, worker: None,  # noqa: F811
-                                                   temporal_client: Client) -> None:
+                                                   temporal_client: Client, settings: Settings) -> None:
     response = await api.post("/process-definitions", "erin",
                               files={"file": ("confirm_only.bpmn", NO_FORM.encode(), "application/xml")})
     assert response.status_code == 201, response.text
@@ -72,7 +77,8 @@ async def test_a_task_without_a_form_takes_no_data(api: Api, worker: None,  # no
     assert set(refused.json()["detail"]["errors"]) == {"approved", "qty"}
     assert "no form" in refused.json()["detail"]["message"]
     with pytest.raises(instances.TaskRefused) as direct:
-        await instances.complete_user_task(temporal_client, workflow_id, task_id, {"qty": 5}, user="sam")
+        await instances.complete_user_task(temporal_client, workflow_id, task_id, {"qty": 5}, user="sam",
+                                           proof_key=settings.update_proof_key)
     assert direct.value.kind == "FormInvalid" and set(direct.value.errors) == {"qty"}
 
     confirmed = await api.post(f"/tasks/{task_id}/complete", "sam", json={"data": {}})
