@@ -44,6 +44,7 @@ def reserved_variables(variables: dict[str, Any]) -> list[str]:
     """The names in ``variables`` that only the server sets (see :data:`RESERVED_VARIABLES`)."""
     return sorted(RESERVED_VARIABLES & set(variables))
 
+
 # Workflows that are not process instances: message mailboxes (``mailbox:<name>:<key>``) and signal
 # boards (``signal:<name>``). A process instance id starts with its BPMN process id, which holds no ':'.
 NOT_PROCESS_INSTANCES = (mailbox_id("", None).split(":")[0] + ":", signal_board_id(""))
