@@ -21,7 +21,14 @@ from test_api_inbox import deploy, wait_for_status, wait_for_task, worker  # noq
 
 from mom.settings import Settings
 from mom.stack.temporal_server import TemporalDevServer
-from workflows.contracts import COMPLETE_USER_TASK_UPDATE, RETRY_UPDATE, CompleteUserTask, RetryIncident
+from workflows.contracts import (
+    COMPLETE_USER_TASK_UPDATE,
+    MIGRATE_UPDATE,
+    RETRY_UPDATE,
+    CompleteUserTask,
+    MigrateRequest,
+    RetryIncident,
+)
 
 DIAGRAMS = Path(__file__).resolve().parent.parent / "diagrams"
 DATA = {"approved": True, "comment": "approved by nobody"}
@@ -119,6 +126,8 @@ async def test_forged_stale_and_borrowed_proofs_are_refused(
         assert cause.type == "ProofRefused" and reason in cause.message, (name, cause)
     cause = await refusal(port, workflow_id, RETRY_UPDATE, RetryIncident(variables={"qty": -1}, user="nobody"))
     assert cause.type == "ProofRefused", cause  # retries act for a person too
+    cause = await refusal(port, workflow_id, MIGRATE_UPDATE, MigrateRequest("0" * 64, 99, user="nobody"))
+    assert cause.type == "ProofRefused", cause  # and migrations
     assert await accepted_updates(port, workflow_id) == 0
     state = (await api.get(f"/instances/{workflow_id}/state", "sam")).json()
     assert state["status"] == "running" and [t["task_id"] for t in state["user_tasks"]] == [task_id]
