@@ -30,9 +30,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.acting import acting_actor, acting_person, said
 from activities.maintenance import SYSTEM, DataWork, text_input, time_input
 from mom.db import engineering as data
-from mom.db.audit import append_audit_entry
+from mom.db.audit import append_audit_entry, noting
 from mom.db.maintenance import job_id_of, recorded
 from mom.db.models import Equipment, JobOrder, ProductionOrder
 from mom.db.orders import dispatch_job_order, get_production_order_by_number
@@ -146,13 +147,14 @@ class ChangeActivities:
 
         def work(session: Session) -> dict[str, Any]:
             choices = data.parse_choices(inputs.get("order_choices"))
-            actor = str(inputs.get("approved_by") or SYSTEM)
+            actor = acting_actor(inputs)
             applied = data.apply_eco(session, eco_number=eco, product_code=product, revision=revision,
                                      choices=choices, impact=impact, actor=actor, at=at)
             session.flush()
             return {**applied, "redispatched": redispatch_migrated(session, eco_number=eco, applied=applied,
                                                                    actor=actor)}
-        return await self._data.write(work, data.ChangeRefused)
+        with noting(said(inputs, "approved_by")):
+            return await self._data.write(work, data.ChangeRefused)
 
     @activity.defn(name="changes.migrate_instances")
     async def migrate_instances(self, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -178,7 +180,7 @@ class ChangeActivities:
             if not verdict.safe:
                 unsafe.append({"instance": instance_id, "reasons": verdict.reasons})
                 continue
-            await send_migration(client, instance_id, target, user=str(inputs.get("approved_by") or SYSTEM),
+            await send_migration(client, instance_id, target, user=acting_person(inputs) or SYSTEM,
                                  reason=str(inputs.get("reason") or "engineering change"), proof_key=self._proof_key)
             migrated.append(instance_id)
         return {"migrated": migrated, "unsafe": unsafe, "process_id": process_id, "to_version": target.version}
@@ -196,8 +198,8 @@ class ChangeActivities:
             if done is not None:
                 return done
             answer = {"group": group, "message": message, "about": inputs.get("about")}
-            append_audit_entry(session, actor=SYSTEM, action="notification.sent", entity_type="notification",
-                               entity_id=key, details=answer)
+            append_audit_entry(session, actor=acting_actor(inputs), action="notification.sent",
+                               entity_type="notification", entity_id=key, details=answer)
             return answer
         return await self._data.write(work)
 
@@ -229,10 +231,11 @@ class ChangeActivities:
         now = time_input(inputs, "now", where, default=datetime.now(UTC))
         plan = inputs.get("plan") if isinstance(inputs.get("plan"), dict) else None
         request = str(activity.info().workflow_id)
-        return await self._data.write(lambda s: data.update_order_demand(
-            s, order_number=number, quantity=inputs.get("new_quantity"), due_at=due, plan=plan, now=now,
-            actor=str(inputs.get("approved_by") or SYSTEM), request=request,
-            reason=str(inputs.get("reason") or "ERP demand change")), data.ChangeRefused)
+        with noting(said(inputs, "approved_by")):
+            return await self._data.write(lambda s: data.update_order_demand(
+                s, order_number=number, quantity=inputs.get("new_quantity"), due_at=due, plan=plan, now=now,
+                actor=acting_actor(inputs), request=request,
+                reason=str(inputs.get("reason") or "ERP demand change")), data.ChangeRefused)
 
     @staticmethod
     def _revision(inputs: dict[str, Any], where: str) -> dict[str, Any]:

@@ -18,8 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.acting import acting_actor, said
 from mom.db import RecordConflict, RecordNotFound
 from mom.db import maintenance as data
+from mom.db.audit import noting
 from mom.db.transactions import writing
 from mom.domain import DomainError
 
@@ -84,16 +86,18 @@ class MaintenanceActivities:
         cause = str(inputs.get("cause") or kind)
         details = {k: inputs[k] for k in ("alarm_code", "job_id", "signal", "value", "raised_at", "detected_at")
                    if inputs.get(k) is not None}
-        return await self._data.write(lambda s: data.open_work_order(
-            s, work_unit=unit, kind=kind, cause=cause, key=key, actor=str(inputs.get("opened_by") or SYSTEM),
-            details=details))
+        with noting(said(inputs, "opened_by")):
+            return await self._data.write(lambda s: data.open_work_order(
+                s, work_unit=unit, kind=kind, cause=cause, key=key, actor=acting_actor(inputs),
+                details=details))
 
     @activity.defn(name="maintenance.hold_jobs")
     async def hold_jobs(self, inputs: dict[str, Any]) -> dict[str, Any]:
         where = "maintenance.hold_jobs"
         unit, order = text_input(inputs, "work_unit", where), text_input(inputs, "work_order", where)
-        return await self._data.write(lambda s: data.hold_jobs(s, work_unit=unit, work_order=order,
-                                                               actor=str(inputs.get("held_by") or SYSTEM)))
+        with noting(said(inputs, "held_by")):
+            return await self._data.write(lambda s: data.hold_jobs(s, work_unit=unit, work_order=order,
+                                                                   actor=acting_actor(inputs)))
 
     @activity.defn(name="maintenance.downtime_schedule")
     async def downtime_schedule(self, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -113,8 +117,9 @@ class MaintenanceActivities:
         unit, order = text_input(inputs, "work_unit", where), text_input(inputs, "work_order", where)
         given = inputs.get("plan")
         plan: dict[str, Any] = given if isinstance(given, dict) else {}
-        return await self._data.write(lambda s: data.resume_jobs(
-            s, work_unit=unit, work_order=order, plan=plan, actor=str(inputs.get("resumed_by") or SYSTEM)))
+        with noting(said(inputs, "resumed_by")):
+            return await self._data.write(lambda s: data.resume_jobs(
+                s, work_unit=unit, work_order=order, plan=plan, actor=acting_actor(inputs)))
 
     @activity.defn(name="maintenance.record_downtime")
     async def record_downtime(self, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -122,9 +127,10 @@ class MaintenanceActivities:
         unit, order = text_input(inputs, "work_unit", where), text_input(inputs, "work_order", where)
         starts = time_input(inputs, "starts_at", where)
         ends = time_input(inputs, "ends_at", where, default=datetime.now(UTC))
-        return await self._data.write(lambda s: data.record_downtime(
-            s, work_unit=unit, work_order=order, starts_at=starts, ends_at=ends,
-            reason=str(inputs.get("reason") or "breakdown"), actor=str(inputs.get("recorded_by") or SYSTEM)))
+        with noting(said(inputs, "recorded_by")):
+            return await self._data.write(lambda s: data.record_downtime(
+                s, work_unit=unit, work_order=order, starts_at=starts, ends_at=ends,
+                reason=str(inputs.get("reason") or "breakdown"), actor=acting_actor(inputs)))
 
     @activity.defn(name="maintenance.close_work_order")
     async def close_work_order(self, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -132,5 +138,6 @@ class MaintenanceActivities:
         order = text_input(inputs, "work_order", where)
         outcome = {k: inputs.get(k) for k in ("repaired", "cause_found", "action_taken", "reading")
                    if inputs.get(k) is not None}
-        return await self._data.write(lambda s: data.close_work_order(
-            s, work_order=order, actor=str(inputs.get("closed_by") or SYSTEM), outcome=outcome))
+        with noting(said(inputs, "closed_by")):
+            return await self._data.write(lambda s: data.close_work_order(
+                s, work_order=order, actor=acting_actor(inputs), outcome=outcome))

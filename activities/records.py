@@ -37,13 +37,16 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
+from activities.acting import acting_actor, acting_person, said
 from activities.changes import redispatch_unassigned
 from mom.b2mml import write_production_performance
 from mom.db import RecordConflict, RecordNotFound, execution
+from mom.db.audit import noting
 from mom.db.exchange import production_performance
 from mom.db.orders import get_production_order_by_number
 from mom.db.transactions import writing
 from mom.domain import DomainError
+from workflows.contracts import ACTING_INPUT
 
 logger = logging.getLogger("mom.records")
 T = TypeVar("T")
@@ -109,7 +112,7 @@ class RecordActivities:
     @activity.defn(name="records.release_order")
     async def release_order(self, inputs: dict[str, Any]) -> dict[str, Any]:
         number = _text(inputs, "order_number")
-        actor = str(inputs.get("released_by") or SYSTEM)
+        actor = acting_actor(inputs)
 
         def work(session: Session) -> dict[str, Any]:
             order = execution.release_order(session, order_number=number, actor=actor,
@@ -117,7 +120,8 @@ class RecordActivities:
             return {"order_number": number, "status": order.status.value,
                     "operations": execution.operations_of(session, order),
                     "schedule_problem": execution.schedule_problem(session, order)}
-        return await self._write(work)
+        with noting(said(inputs, "released_by")):
+            return await self._write(work)
 
     @activity.defn(name="records.dispatch_order")
     async def dispatch_order(self, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -126,9 +130,10 @@ class RecordActivities:
 
         def work(session: Session) -> dict[str, Any]:
             operations = execution.dispatch_order(session, order_number=number, plan=plan,
-                                                  actor=str(inputs.get("dispatched_by") or SYSTEM))
+                                                  actor=acting_actor(inputs))
             return {"operations": operations, "planned": plan is not None}
-        return await self._write(work)
+        with noting(said(inputs, "dispatched_by")):
+            return await self._write(work)
 
     async def _read(self, work: Callable[[Session], T]) -> T:
         def run() -> T:
@@ -156,7 +161,7 @@ class RecordActivities:
 
         def dispatch_then_read(session: Session) -> dict[str, Any]:
             order = get_production_order_by_number(session, order_number=number)
-            redispatch_unassigned(session, order, actor=SYSTEM, sequence=sequence,
+            redispatch_unassigned(session, order, actor=acting_actor(inputs), sequence=sequence,
                                   reason="job order without a work unit when its operation became due")
             return execution.current_assignment(session, order_number=number, sequence=sequence)
         return await self._write(dispatch_then_read)
@@ -176,7 +181,7 @@ class RecordActivities:
         number, sequence = _text(inputs, "order_number"), _integer(inputs, "sequence")
         staged = inputs.get("staged") or []
         good, bad = _integer(inputs, "good_count"), _integer(inputs, "bad_count")
-        by = str(inputs.get("performed_by") or SYSTEM)
+        by = acting_actor(inputs)
         if not isinstance(staged, list):
             raise ApplicationError(f"records.record_job_result: staged must be a list, got {staged!r}",
                                    type="InvalidInput", non_retryable=True)
@@ -184,7 +189,8 @@ class RecordActivities:
         def work(session: Session) -> dict[str, Any]:
             return execution.record_job_result(session, order_number=number, sequence=sequence, staged=staged,
                                                good=good, bad=bad, performed_by=by)
-        return await self._write(work)
+        with noting(said(inputs, "performed_by")):
+            return await self._write(work)
 
     @activity.defn(name="records.quality_result")
     async def quality_result(self, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -200,18 +206,20 @@ class RecordActivities:
         def work(session: Session) -> dict[str, Any]:
             return execution.inspect_lot(
                 session, lot_number=lot, measurements=measurements, inspection=key,
-                inspected_by=str(inputs.get("inspected_by") or SYSTEM), order_number=inputs.get("order_number"),
+                inspected_by=acting_actor(inputs), order_number=inputs.get("order_number"),
                 sequence=None if sequence is None else int(sequence))
-        return await self._write(work)
+        with noting(said(inputs, "inspected_by")):
+            return await self._write(work)
 
     @activity.defn(name="records.hold_lot")
     async def hold_lot(self, inputs: dict[str, Any]) -> dict[str, Any]:
         lot = _text(inputs, "lot")
 
         def work(session: Session) -> dict[str, Any]:
-            return execution.hold_lot(session, lot_number=lot, actor=str(inputs.get("held_by") or SYSTEM),
+            return execution.hold_lot(session, lot_number=lot, actor=acting_actor(inputs),
                                       reason=str(inputs.get("reason") or "quality deviation"))
-        return await self._write(work)
+        with noting(said(inputs, "held_by")):
+            return await self._write(work)
 
     @activity.defn(name="records.disposition_lot")
     async def disposition_lot(self, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -220,21 +228,24 @@ class RecordActivities:
 
         def work(session: Session) -> dict[str, Any]:
             return execution.disposition_lot(session, lot_number=lot, disposition=disposition, request=key,
-                                             decided_by=_text(inputs, "decided_by"),
+                                             decided_by=acting_actor(inputs),
                                              reason=str(inputs.get("reason") or disposition))
-        return await self._write(work)
+        _text(inputs, "decided_by")  # the form's badge: required, kept as a detail
+        with noting(said(inputs, "decided_by")):
+            return await self._write(work)
 
     @activity.defn(name="records.complete_order")
     async def complete_order(self, inputs: dict[str, Any]) -> dict[str, Any]:
         number = _text(inputs, "order_number")
-        actor = str(inputs.get("completed_by") or SYSTEM)
+        actor = acting_actor(inputs)
 
         def work(session: Session) -> tuple[str, bytes]:
             order = execution.complete_order(session, order_number=number, actor=actor)
             performance = production_performance(session, order_numbers=[number],
                                                  performance_id=f"PP-{number}", location=inputs.get("site"))
             return order.status.value, write_production_performance(performance)
-        status, document = await self._write(work)
+        with noting(said(inputs, "completed_by")):
+            status, document = await self._write(work)
         path = None
         if self._exchange_dir is not None:
             path = self._exchange_dir / f"ProductionPerformance-{number}.xml"
@@ -248,7 +259,9 @@ class RecordActivities:
             raise ApplicationError("records.start_quality_deviation: this worker cannot start processes",
                                    type="NotConfigured", non_retryable=True)
         info = activity.info()
-        variables = {k: v for k, v in inputs.items() if k not in ("process_id",)}
+        variables = {k: v for k, v in inputs.items() if k not in ("process_id", ACTING_INPUT)}
+        # started for the person the starting instance acts for (its source_instance names the instance)
+        variables[ACTING_INPUT] = acting_person(inputs)
         variables.setdefault("source_instance", info.workflow_id)
         process_id = str(inputs.get("process_id") or "quality_deviation")
         workflow_id = f"{process_id}-{lot}-{info.workflow_id}"[:250]
@@ -277,10 +290,11 @@ def process_starter(connect: Callable[[], Awaitable[Client]], data_dir: Path) ->
     async def start(process_id: str, variables: dict[str, Any], workflow_id: str, task_queue: str) -> str:
         if not clients:
             clients.append(await connect())
+        person = variables.pop(ACTING_INPUT, None)
         try:
             started = await start_instance(clients[0], ProcessStore(data_dir), process_id, task_queue=task_queue,
                                            variables=variables, workflow_id=workflow_id,
-                                           started_by=str(variables.get("source_instance") or SYSTEM))
+                                           started_by=str(person or variables.get("source_instance") or SYSTEM))
         except WorkflowAlreadyStartedError:
             return workflow_id
         return started.workflow_id

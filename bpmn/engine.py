@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -403,6 +403,17 @@ class ProcessRun:
             if isinstance(task.task_spec, PlantServiceTask):
                 calls.append(self._service_call(task))
         return calls
+
+    def preceding_task(self, task_id: str, among: Container[str]) -> str | None:
+        """The nearest task before ``task_id`` on its path (its ancestors in the task tree) whose id
+        is in ``among`` (e.g. the user tasks someone completed); None when there is none."""
+        node = self._find(task_id)
+        node = node.parent if node is not None else None
+        while node is not None:
+            if str(node.id) in among:
+                return str(node.id)
+            node = node.parent
+        return None
 
     def _service_call(self, task: Any) -> ServiceCall:
         ext = task_extensions(task.task_spec)

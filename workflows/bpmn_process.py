@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
     import workflows.activity_options as activity_options
     import workflows.update_proof as update_proof
     from workflows.contracts import (
+        ACTING_INPUT,
         CHILD_FINISHED_SIGNAL,
         CHILD_INCIDENT_SIGNAL,
         CHILD_OUTCOME_ACTIVITY,
@@ -307,19 +308,30 @@ class BpmnProcess:
         attempt = self._attempt.get(call.task_id, 0)
         self._attempt[call.task_id] = attempt + 1
         activity_id = call.task_id if attempt == 0 else f"{call.task_id}:retry{attempt}"
+        inputs = {**call.inputs, ACTING_INPUT: self._acting(call.task_id)}  # after the diagram's: it cannot set it
         if plan.local:
             coro = workflow.execute_local_activity(
-                plan.name, call.inputs, activity_id=activity_id,
+                plan.name, inputs, activity_id=activity_id,
                 start_to_close_timeout=plan.start_to_close, retry_policy=plan.retry_policy,
             )
         else:
             coro = workflow.execute_activity(
-                plan.name, call.inputs, activity_id=activity_id, task_queue=plan.task_queue,
+                plan.name, inputs, activity_id=activity_id, task_queue=plan.task_queue,
                 start_to_close_timeout=plan.start_to_close, heartbeat_timeout=plan.heartbeat,
                 retry_policy=plan.retry_policy,
             )
         task = asyncio.ensure_future(self._await_activity(call.task_id, coro))
         self._running[call.task_id] = (call.element_id, task)
+
+    def _acting(self, task_id: str) -> dict[str, str | None]:
+        """Who the service task ``task_id`` acts for, from this workflow's own records (issue J.3): the
+        user who completed the nearest user task before it on its path (the API's token, carried by
+        the completion update), else whoever started the instance (the API's token, in the start input)."""
+        person = None
+        if self._run is not None and self._completed_by:
+            before = self._run.preceding_task(task_id, self._completed_by)
+            person = self._completed_by.get(before) if before is not None else None
+        return {"person": person or self._input.started_by, "started_by": self._input.started_by}
 
     # -- call activities -------------------------------------------------------------------
     def _start_child(self, call: engine.ChildCall) -> None:

@@ -15,6 +15,12 @@ COMPLETE_USER_TASK_UPDATE = "complete_user_task"
 RETRY_UPDATE = "retry"
 MIGRATE_UPDATE = "migrate"
 MIGRATION_CHECK_QUERY = "migration_check"
+# Who an activity acts for (issue J.3): the workflow adds this input to every service call, after the
+# diagram's inputs, so no diagram or form can set it: {"person": the user who completed the nearest
+# user task before the service task on its path (the API's token, recorded by the update), else the
+# starter; "started_by": who started the instance (the API's token, in the start input)}. Activities
+# audit as "worker for <person>" (activities/acting.py); names typed in forms are kept as details.
+ACTING_INPUT = "mom.acting"
 # Call activities: the parent resolves the called process's latest version (a local activity),
 # starts it as a child BpmnProcess; the child reports its incidents to the parent with this signal.
 LATEST_VERSION_ACTIVITY = "processes.latest_version"

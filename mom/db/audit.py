@@ -6,13 +6,20 @@ keys, no spaces, and the timestamp in UTC ISO 8601 with microseconds. The first 
 was edited, deleted or inserted. What it cannot see: someone with write access who rewrites the
 whole chain from the tampered entry onwards and the head; anchor :func:`audit_head` outside the
 database (printed by ``mom audit verify``) to catch that too.
+
+Who (issue J.3): ``actor`` is the signed-in user, or the system component acting for a person
+("worker for alice", see activities/acting.py), never a name taken from data. Names that data gave
+(a badge typed in a form, a diagram's literal such as ``held_by='quality'``) are kept as extra data:
+inside :func:`noting`, every entry appended gets them in ``details["noted"]``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -30,6 +37,20 @@ GENESIS_HASH = "0" * 64
 HEAD_ID = 1
 
 BreakKind = Literal["edited", "deleted", "inserted"]
+
+_NOTED: ContextVar[dict[str, str] | None] = ContextVar("audit_noted", default=None)
+
+
+@contextmanager
+def noting(said: dict[str, str]) -> Iterator[None]:
+    """Keep ``said`` (names the data gave for who did it) in ``details["noted"]`` of every entry
+    appended within (this thread or task; ``asyncio.to_thread`` carries it into the thread)."""
+    kept = {**(_NOTED.get() or {}), **said}
+    token = _NOTED.set(kept or None)
+    try:
+        yield
+    finally:
+        _NOTED.reset(token)
 
 
 def _json_default(value: object) -> object:
@@ -101,6 +122,9 @@ def append_audit_entry(
     """
     if not actor:
         raise ValueError(f"audit entry '{action}': actor is required (who did it)")
+    noted = _NOTED.get()
+    if noted:
+        details = {**(details or {}), "noted": noted}
     clean_details: dict[str, Any] = json.loads(canonical_json(details or {}))
     when = (at or utcnow()).astimezone(UTC)
     head = session.get(AuditHead, HEAD_ID, with_for_update=True, populate_existing=True)

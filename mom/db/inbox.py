@@ -173,7 +173,9 @@ def close_workflow_task(
     ))
     if not changed:
         return "already_closed"
-    append_audit_entry(session, actor="workflow", action="task.cancelled", entity_type="human task",
+    # the workflow, acting for whoever started the instance (issue J.3)
+    actor = f"workflow for {task.requested_by}"[:100] if task.requested_by else "workflow"
+    append_audit_entry(session, actor=actor, action="task.cancelled", entity_type="human task",
                        entity_id=task.workflow_task_id,
                        details={"name": task.name, "element": task.element_id, "workflow_id": workflow_id})
     session.flush()

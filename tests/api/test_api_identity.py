@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from api_client import Api
+from plant_data import seed_plant
 from temporalio.client import Client
 from test_api_inbox import DIAGRAMS, wait_for_status, wait_for_task
 
@@ -107,6 +108,44 @@ async def test_the_requester_is_who_started_the_demand_change(api: Api, worker: 
     done = await api.post(f"/tasks/{task['task_id']}/complete", "sue", json=body)
     assert done.status_code == 200, done.text
     await wait_for_status(api, workflow_id, "completed", timeout=60)
+
+    # the order's change is audited as the worker acting for sue; the typed badge is kept as a detail
+    changed = await wait_for_audit(settings, action="production_order.demand_changed",
+                                   entity_id=f"PO-ID1@{workflow_id}")
+    assert [e.actor for e in changed] == ["worker for sue"], [(e.actor, e.details) for e in changed]
+    assert changed[0].details["noted"] == {"approved_by": "B-4711"}
+    assert [e.actor for e in audit_entries(settings, action="production_order.quantity_changed",
+                                           entity_id="PO-ID1")] == ["worker for sue"]
+    assert [e.actor for e in audit_entries(settings, action="task.approved", entity_id=task["task_id"])] == ["sue"]
+    assert not audit_entries(settings, actor="B-4711")
+
+
+async def test_start_production_and_a_lot_hold_are_audited_for_the_signed_in_user(
+        api: Api, worker: None, settings: Settings) -> None:
+    plant = seed_plant(api.database)
+    number = f"PO-{plant.tag}-ID"
+    created = await api.post("/orders", "sam", json={"order_number": number, "product_code": plant.product,
+                                                     "quantity": "10", "due_at": "2026-03-05T12:00:00Z"})
+    assert created.status_code == 201, created.text
+    await deploy_reference(api, "production_order")
+    await deploy_reference(api, "quality_deviation")
+
+    # "Start production" by sam: the order's release names sam, not the diagram's 'erp'
+    started = await api.post("/instances", "sam", json={"process_id": "production_order", "business_key": number,
+                                                        "variables": {"order_number": number}})
+    assert started.status_code == 201, started.text
+    released = await wait_for_audit(settings, action="production_order.status_changed", entity_id=number)
+    assert {e.actor for e in released} == {"worker for sam"}, [(e.actor, e.reason) for e in released]
+    assert released[0].details["noted"] == {"released_by": "erp"}
+
+    # a quality deviation started by sue holds the lot for sue; the diagram's held_by='quality' is a detail
+    deviation = await api.post("/instances", "sue", json={"process_id": "quality_deviation", "variables": {
+        "lot": plant.bracket_lot, "reason": "burr on the edge", "measured_value": 3.0}})
+    assert deviation.status_code == 201, deviation.text
+    held = await wait_for_audit(settings, action="lot.status_changed", entity_id=plant.bracket_lot)
+    assert [(e.actor, e.details["noted"]) for e in held] == [("worker for sue", {"held_by": "quality"})]
+    assert not audit_entries(settings, actor="quality")
+    assert "erp" not in {e.actor for e in audit_entries(settings, entity_id=number)}
 
 
 async def test_a_diagram_cannot_name_the_requester(api: Api, worker: None, settings: Settings) -> None:

@@ -43,15 +43,18 @@ async def start(client: Client, store: ProcessStore, process_id: str, task_queue
 async def run_order(client: Client, store: ProcessStore, task_queue: str, order_number: str,
                     measured: dict[int, float], *, schedule_first: bool = False) -> str:
     """An operator runs both operations of an order: stages lots (first a held lot and a lot of
-    the wrong material, both refused), measures as given per operation sequence."""
+    the wrong material, both refused), measures as given per operation sequence. Each step is
+    completed as the user whose badge the form gives."""
     started = await start(client, store, "production_order", task_queue,
                           {"order_number": order_number, "schedule_first": schedule_first})
     wid = started.workflow_id
-    await complete(client, wid, "stage_material", {"operator_id": "op-ann", "lot_ids": "SHEET-002"})
-    await complete(client, wid, "stage_material", {"operator_id": "op-ann", "lot_ids": "PAINT-001"})
-    await complete(client, wid, "stage_material", {"operator_id": "op-ann", "lot_ids": "SHEET-001"})
-    await complete(client, wid, "quality_check", {"inspector_id": "qa-bob", "measured_value": measured[10]})
+    await complete(client, wid, "stage_material", {"operator_id": "op-ann", "lot_ids": "SHEET-002"}, user="op-ann")
+    await complete(client, wid, "stage_material", {"operator_id": "op-ann", "lot_ids": "PAINT-001"}, user="op-ann")
+    await complete(client, wid, "stage_material", {"operator_id": "op-ann", "lot_ids": "SHEET-001"}, user="op-ann")
+    await complete(client, wid, "quality_check", {"inspector_id": "qa-bob", "measured_value": measured[10]},
+                   user="qa-bob")
     await complete(client, wid, "stage_material", {"operator_id": "op-carl",
-                                                   "lot_ids": f"{order_number}-10\nPAINT-001"})
-    await complete(client, wid, "quality_check", {"inspector_id": "qa-bob", "measured_value": measured[20]})
+                                                   "lot_ids": f"{order_number}-10\nPAINT-001"}, user="op-carl")
+    await complete(client, wid, "quality_check", {"inspector_id": "qa-bob", "measured_value": measured[20]},
+                   user="qa-bob")
     return wid

@@ -69,7 +69,7 @@ async def test_a_quantity_change_is_replanned_approved_and_reaches_the_running_o
         press_job = job(session, "PO-D1", 10)
         assert press_job.quantity == 200 and press_job.planned_start is not None
         assert session.scalars(sa.select(AuditEntry).where(
-            AuditEntry.action == "production_order.demand_changed")).one().actor == "sup-eve"
+            AuditEntry.action == "production_order.demand_changed")).one().actor == "worker for sup-eve"
 
 
 async def test_a_change_of_an_unknown_order_is_an_incident(plant: Plant) -> None:

@@ -55,8 +55,9 @@ async def test_an_order_runs_both_operations_with_genealogy_and_b2mml(plant: Pla
         assert (final.status, int(final.quantity)) == (LotStatus.AVAILABLE, 10)
         backward = {(s.link.consumed_lot.lot_number, s.link.operation, s.link.performed_by)
                     for s in trace_backward(session, lot_id=final.id)}
-        assert backward == {("PO-1-10", "Coat", "op-carl"), ("PAINT-001", "Coat", "op-carl"),
-                            ("SHEET-001", "Press", "op-ann")}
+        # who: the user who completed the staging step (the worker recorded it for them), not the typed badge
+        assert backward == {("PO-1-10", "Coat", "worker for op-carl"), ("PAINT-001", "Coat", "worker for op-carl"),
+                            ("SHEET-001", "Press", "worker for op-ann")}
         sheet = get_lot_by_number(session, lot_number="SHEET-001")
         assert int(sheet.quantity) == 495  # 0.5 kg per piece
         forward = trace_forward(session, lot_id=sheet.id)

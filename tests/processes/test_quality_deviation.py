@@ -26,11 +26,12 @@ async def test_rework_that_fails_again_then_scrap_keeps_the_genealogy(plant: Pla
     deviation = await deviation_of(plant, "PO-7", 41.0)
     client = plant.client
     await complete(client, deviation, "disposition", {"supervisor_id": "sup-eve", "disposition": "rework",
-                                                      "disposition_reason": "recoat the brackets"})
+                                                      "disposition_reason": "recoat the brackets"}, user="sup-eve")
     await complete(client, deviation, "rework", {"inspector_id": "op-ann", "rework_note": "stripped and recoated",
                                                  "measured_value": 33.0})
     await complete(client, deviation, "disposition", {"supervisor_id": "sup-eve", "disposition": "scrap",
-                                                      "disposition_reason": "second coat out of tolerance"})
+                                                      "disposition_reason": "second coat out of tolerance"},
+                   user="sup-eve")
     result = await asyncio.wait_for(instances.wait_result(client, deviation), 90)
     assert result.completed[-1] == "end_scrapped"
     assert result.completed.count("disposition") == 2 and result.completed.count("reinspect") == 1
@@ -42,7 +43,9 @@ async def test_rework_that_fails_again_then_scrap_keeps_the_genealogy(plant: Pla
         assert inputs == {"PO-7-10", "PAINT-001", "SHEET-001"}  # genealogy kept after scrap
         decisions, _ = list_audit_entries(session, action="lot.dispositioned")
         assert sorted(e.details["disposition"] for e in decisions) == ["rework", "scrap"]
-        assert all(e.actor == "sup-eve" for e in decisions)
+        # who decided: the signed-in supervisor (through the worker); the typed badge is a detail
+        assert all(e.actor == "worker for sup-eve" and e.details["noted"] == {"decided_by": "sup-eve"}
+                   for e in decisions)
         assert verify_audit_chain(session) is None
 
 
