@@ -108,6 +108,20 @@ class Settings(BaseSettings):
     planner_statistics_interval_s: float = Field(default=600.0, ge=1.0)
     # an inbox total may lag the inbox by this much (the page never does): 0 counts at every change
     inbox_total_max_age_s: float = Field(default=1.0, ge=0.0, le=60.0)
+    # sign-in protection (mom.sign_in): after this many failed sign-ins in a row a user's next try
+    # waits base, 2 x base, 4 x base... (at most max); this many locks the account until an admin unlocks it
+    sign_in_backoff_after: int = Field(default=5, ge=1)
+    sign_in_lockout_after: int = Field(default=10, ge=2)
+    sign_in_backoff_base_s: float = Field(default=1.0, gt=0.0)
+    sign_in_backoff_max_s: float = Field(default=300.0, gt=0.0)
+    # failed sign-ins from one client address (whatever the user names) before it backs off the same way;
+    # an address's failures are forgotten after a quiet window
+    sign_in_address_backoff_after: int = Field(default=20, ge=1)
+    sign_in_address_window_s: float = Field(default=900.0, gt=0.0)
+    # Argon2 hashes one API process computes at once (each ~50 ms on 4 threads: Argon2's lanes run in
+    # parallel): more sign-ins wait. On 2 cores, 16 parallel sign-ins left GET /tasks at p50 19 ms with 1,
+    # 131 ms with 2, 278-345 ms unbounded (5-10 ms without sign-ins)
+    password_hashing_threads: int = Field(default=1, ge=1, le=64)
     # workflows the embedded Temporal dev server keeps in memory (why 1,024: mom.stack.temporal_server)
     temporal_history_cache_entries: int = Field(default=1024, ge=16)
 

@@ -19,8 +19,11 @@ from mom.db.engine import create_database_engine, create_session_factory
 from mom.db.migrate import upgrade_engine
 from mom.db.models import User
 from mom.db.transactions import writing
-from mom.db.users import count_users, create_user, find_user
+from mom.db.users import count_users, create_user, find_user, set_password_hash
+from mom.passwords import MIN_PASSWORD_LENGTH, PasswordRefused, check_password
 from mom.settings import Settings
+
+__all__ = ["MIN_PASSWORD_LENGTH", "PasswordRefused", "check_password"]  # the policy, as before (mom.passwords)
 
 
 class Role(StrEnum):
@@ -31,10 +34,9 @@ class Role(StrEnum):
 
 
 FIRST_ADMIN = "admin"
-MIN_PASSWORD_LENGTH = 10
 _hasher = PasswordHasher()
 # Verified against when the user does not exist, so a wrong name costs the same time as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 def check_roles(roles: Iterable[str]) -> list[str]:
@@ -44,11 +46,6 @@ def check_roles(roles: Iterable[str]) -> list[str]:
     if unknown:
         raise ValueError(f"unknown role(s) {unknown}; roles are {sorted(known)}")
     return chosen
-
-
-def check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"password: at least {MIN_PASSWORD_LENGTH} characters, got {len(password)}")
 
 
 def hash_password(password: str) -> str:
@@ -66,7 +63,7 @@ def authenticate(session: Session, *, username: str, password: str) -> User | No
     """The active user with this name and password, else None (same cost either way)."""
     user = find_user(session, username=username)
     if user is None:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(DUMMY_HASH, password)
         return None
     if not verify_password(user.password_hash, password) or not user.active:
         return None
@@ -84,13 +81,36 @@ def add_user(
     work_centers: Iterable[str] = (),
     full_name: str | None = None,
     must_change_password: bool = False,
+    password_hash: str | None = None,
 ) -> User:
-    check_password(password)
+    """Create a user; ``password`` passes the policy first (``password_hash``: the caller checked
+    and hashed it already, see api.routers.users)."""
+    if password_hash is None:
+        check_password(password, username=username)
+        password_hash = hash_password(password)
     return create_user(
-        session, username=username, password_hash=hash_password(password), actor=actor,
+        session, username=username, password_hash=password_hash, actor=actor,
         roles=check_roles(roles), groups=groups, work_centers=work_centers, full_name=full_name,
         must_change_password=must_change_password,
     )
+
+
+def set_password(session: Session, *, username: str, password: str, actor: str, must_change: bool = False) -> User:
+    """Set a password that passed the policy (the user's tokens are revoked, see mom.db.users)."""
+    check_password(password, username=username)
+    return set_password_hash(session, username=username, password_hash=hash_password(password), actor=actor,
+                             must_change=must_change)
+
+
+def one_time_password(username: str) -> str:
+    """A random password (20 characters) that passes the policy."""
+    while True:
+        password = secrets.token_urlsafe(15)
+        try:
+            check_password(password, username=username)
+        except PasswordRefused:
+            continue
+        return password
 
 
 def ensure_first_admin(settings: Settings) -> str | None:
@@ -102,7 +122,7 @@ def ensure_first_admin(settings: Settings) -> str | None:
         with writing(create_session_factory(engine)) as session:
             if count_users(session) > 0:
                 return None
-            password = secrets.token_urlsafe(15)
+            password = one_time_password(FIRST_ADMIN)
             add_user(session, username=FIRST_ADMIN, password=password, actor="mom up", roles=[Role.ADMIN],
                      groups=["admins"], must_change_password=True)
             return password

@@ -1,4 +1,4 @@
-"""User administration (role admin): create, list, change roles, reset passwords."""
+"""User administration (role admin): create, list, change roles, reset passwords, unlock."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from api.deps import Admin, ContextDep
 from api.pagination import Page, Paging
 from api.schemas.users import PasswordReset, UserCreate, UserOut, UserUpdate
-from mom.db.users import get_user, list_users, set_password_hash, update_user
+from mom.db.users import get_user, list_users, set_password_hash, unlock_user, update_user
+from mom.passwords import check_password
 from mom.users import Role, add_user, hash_password
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -18,10 +19,14 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 @router.post("", response_model=UserOut, status_code=status.HTTP_201_CREATED)
 async def create(context: ContextDep, admin: Admin, body: UserCreate) -> UserOut:
+    check_password(body.password, username=body.username)
+    password_hash = await context.hashing(lambda: hash_password(body.password))
+
     def work(session: Session) -> UserOut:
         user = add_user(session, username=body.username, password=body.password, actor=admin.username,
                         roles=[r.value for r in body.roles], groups=body.groups, work_centers=body.work_centers,
-                        full_name=body.full_name, must_change_password=body.must_change_password)
+                        full_name=body.full_name, must_change_password=body.must_change_password,
+                        password_hash=password_hash)
         return UserOut.model_validate(user)
 
     return await context.db(work)
@@ -58,7 +63,15 @@ async def change(context: ContextDep, admin: Admin, username: str, body: UserUpd
 
 @router.post("/{username}/password", response_model=UserOut)
 async def reset_password(context: ContextDep, admin: Admin, username: str, body: PasswordReset) -> UserOut:
-    """Set a new password the user must change at the next sign-in."""
+    """Set a new password the user must change at the next sign-in (it passes the policy). Their
+    tokens are revoked and the account is unlocked."""
+    check_password(body.new_password, username=username)
+    password_hash = await context.hashing(lambda: hash_password(body.new_password))
     return await context.db(lambda s: UserOut.model_validate(
-        set_password_hash(s, username=username, password_hash=hash_password(body.new_password),
-                          actor=admin.username, must_change=True)))
+        set_password_hash(s, username=username, password_hash=password_hash, actor=admin.username, must_change=True)))
+
+
+@router.post("/{username}/unlock", response_model=UserOut)
+async def unlock(context: ContextDep, admin: Admin, username: str) -> UserOut:
+    """Unlock a user locked after too many failed sign-ins (their failures are cleared)."""
+    return await context.db(lambda s: UserOut.model_validate(unlock_user(s, username=username, actor=admin.username)))

@@ -6,10 +6,13 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mom.users import MIN_PASSWORD_LENGTH, Role
+from mom.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from mom.users import Role
 
 USERNAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 NAME_LIST_ITEM = Field(min_length=1, max_length=100)
+POLICY = (f"at least {MIN_PASSWORD_LENGTH} characters, not the user name, no runs or repetitions, not a common "
+          f"password (mom.passwords); refused with 422 naming the rule")
 
 
 class Token(BaseModel):
@@ -29,11 +32,13 @@ class UserOut(BaseModel):
     active: bool
     must_change_password: bool
     created_at: datetime
+    locked_at: datetime | None = Field(default=None, description="locked after too many failed sign-ins since "
+                                                                  "then, until an administrator unlocks it")
 
 
 class UserCreate(BaseModel):
     username: str = Field(pattern=USERNAME)
-    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=200)
+    password: str = Field(max_length=MAX_PASSWORD_LENGTH, description=POLICY)
     full_name: str | None = Field(default=None, max_length=200)
     roles: list[Role] = Field(default_factory=list, max_length=4)
     groups: list[str] = Field(default_factory=list, max_length=50)
@@ -53,8 +58,8 @@ class UserUpdate(BaseModel):
 
 class PasswordChange(BaseModel):
     current_password: str = Field(max_length=200)
-    new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=200)
+    new_password: str = Field(max_length=MAX_PASSWORD_LENGTH, description=POLICY)
 
 
 class PasswordReset(BaseModel):
-    new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=200)
+    new_password: str = Field(max_length=MAX_PASSWORD_LENGTH, description=POLICY)

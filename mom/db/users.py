@@ -84,16 +84,53 @@ def list_users(
     return chosen[offset : offset + limit], len(chosen)
 
 
+def revoke_tokens(user: User, reason: str) -> None:
+    """Every access token issued to ``user`` so far stops working at its next request (api.auth
+    compares the token's version with the user's, read with the user on every request)."""
+    user.token_version += 1
+    user.tokens_revoked_at = utcnow()
+    user.tokens_revoked_reason = reason
+
+
 def set_password_hash(
     session: Session, *, username: str, password_hash: str, actor: str, must_change: bool = False
 ) -> User:
+    """A new password: the user's tokens are revoked. Set by an administrator (``actor`` is not the
+    user), it is a one-time password when ``must_change``, and it also unlocks the account."""
     user = get_user(session, username=username)
     user.password_hash = password_hash
     user.must_change_password = must_change
     user.password_changed_at = utcnow()
+    by_admin = actor != username
+    revoke_tokens(user, f"password reset by {actor}" if by_admin else "password changed")
+    if by_admin:
+        user.locked_at = None
+        user.failed_sign_ins = 0
+        user.last_failed_sign_in_at = None
     append_audit_entry(session, actor=actor, action="user.password_changed", entity_type="user", entity_id=username)
     session.flush()
     return user
+
+
+def unlock_user(session: Session, *, username: str, actor: str) -> User:
+    """Clear the lockout and the failed sign-ins of ``username`` (audited)."""
+    user = get_user(session, username=username)
+    was_locked = user.locked_at is not None
+    user.locked_at = None
+    user.failed_sign_ins = 0
+    user.last_failed_sign_in_at = None
+    append_audit_entry(session, actor=actor, action="user.unlocked", entity_type="user", entity_id=username,
+                       details={"was_locked": was_locked})
+    session.flush()
+    return user
+
+
+def sign_out(session: Session, *, username: str) -> None:
+    """Revoke every token of ``username`` (signing out signs out all their sessions)."""
+    user = get_user(session, username=username)
+    revoke_tokens(user, "signed out")
+    append_audit_entry(session, actor=username, action="user.signed_out", entity_type="user", entity_id=username)
+    session.flush()
 
 
 def update_user(
@@ -121,6 +158,8 @@ def update_user(
     if work_centers is not None:
         user.work_centers = changes["work_centers"] = sorted(set(work_centers))
     if active is not None:
+        if user.active and not active:
+            revoke_tokens(user, f"deactivated by {actor}")
         user.active = changes["active"] = active
     if full_name is not None:
         user.full_name = changes["full_name"] = full_name

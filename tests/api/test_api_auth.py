@@ -9,7 +9,7 @@ import jwt
 from api_client import PASSWORD, Api
 
 from mom.settings import PUBLIC_SECRET, Settings, load_settings
-from mom.users import ensure_first_admin
+from mom.users import check_password, ensure_first_admin
 
 
 async def test_sign_in_and_me(api: Api) -> None:
@@ -108,7 +108,11 @@ async def test_reset_password_forces_a_change_before_anything_else(api: Api) -> 
     changed = await api.http.post("/auth/password", headers=headers,
                                   json={"current_password": "temporary-pass", "new_password": "brand-new-password"})
     assert changed.status_code == 200 and changed.json()["must_change_password"] is False
-    assert (await api.http.get("/process-definitions", headers=headers)).status_code == 200
+    assert (await api.http.get("/process-definitions", headers=headers)).status_code == 401  # revoked: sign in again
+    token = (await api.http.post("/auth/token", data={"username": name, "password": "brand-new-password"})).json()[
+        "access_token"]
+    assert (await api.http.get("/process-definitions", headers={"Authorization": f"Bearer {token}"})).status_code \
+        == 200
 
 
 async def test_admin_hands_over_a_one_time_password_the_user_must_change(api: Api) -> None:
@@ -126,6 +130,7 @@ def test_first_admin_is_created_once_with_a_one_time_password(tmp_path: Path) ->
     settings = load_settings(environment="test", data_dir=tmp_path, secret_key="s" * 40)
     password = ensure_first_admin(settings)
     assert password is not None and len(password) >= 16
+    check_password(password, username="admin")  # the one-time password passes the policy
     assert ensure_first_admin(settings) is None
 
 

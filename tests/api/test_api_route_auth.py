@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 PUBLIC = {"/health", "/auth/token", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
-NO_ROLE_NEEDED = {"/auth/me", "/auth/password"}  # any signed-in user, roles or not
+NO_ROLE_NEEDED = {"/auth/me", "/auth/password", "/auth/sign-out"}  # any signed-in user, roles or not
 PARAMETER = re.compile(r"{([^}:]+)(:[^}]+)?}")
 
 

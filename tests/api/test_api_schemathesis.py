@@ -54,7 +54,9 @@ def test_no_operation_answers_5xx(served_api: str) -> None:
     failures: list[str] = []
     calls: list[int] = []
     started = time.monotonic()
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # signing out revokes the token every later case is sent with (and the other tests' cached one)
+    operations = [op for op in (result.ok() for result in schema.get_all_operations())
+                  if op.label != "POST /auth/sign-out"]
     assert len(operations) >= 15, [op.label for op in operations]
     for operation in operations:
         if time.monotonic() - started > TIME_BUDGET_S:

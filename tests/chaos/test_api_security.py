@@ -34,7 +34,7 @@ USERS = {"erin": [Role.ENGINEER], "sam": [Role.SUPERVISOR], "otto": [Role.OPERAT
 # "/" only redirects to the static web UI under /ui (a mount, not an API route).
 PUBLIC = {"/", "/health", "/auth/token", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 # Routes any signed-in user may use, whatever the role: the only ones allowed without require_roles.
-SIGNED_IN_ONLY = {"/auth/me", "/auth/password"}
+SIGNED_IN_ONLY = {"/auth/me", "/auth/password", "/auth/sign-out"}
 PARAMETER = re.compile(r"{([^}:]+)(:[^}]+)?}")
 
 

@@ -1,12 +1,17 @@
 """The administrator's Users page in headless Chromium against the real API: per-field errors,
 a new operator with a one-time password who chooses their own at the first sign-in, deactivation,
-a password reset, and the last administrator who cannot lock everybody out.
+a password reset, the last administrator who cannot lock everybody out, sign-out and unlocking.
 Screenshots: test-artifacts/web/<test name>/."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import httpx
+import sqlalchemy as sa
 from playwright.async_api import Page, expect
 
+from mom.settings import Settings
 from web.browsing import PASSWORD, Browsing
 from web.conftest import WORK_CENTER
 
@@ -68,7 +73,7 @@ async def test_admin_manages_users_and_cannot_remove_the_last_admin(browsing: Br
     # the new operator chooses her own password, then sees her station
     await _sign_in_with(page, base_url, "olivia", one_time)
     await expect(page.get_by_text("Choose your password")).to_be_visible()
-    await page.fill("input[name=new_password]", "olivias-own-password")
+    await page.fill("input[name=new_password]", "her-own-river-password")
     await page.click("button[type=submit]")
     await expect(page.locator("header nav a")).to_have_text(["Station"])
     await browsing.sign_out()
@@ -99,10 +104,44 @@ async def test_admin_manages_users_and_cannot_remove_the_last_admin(browsing: Br
     await browsing.shot("03-reset")
     await browsing.sign_out()
 
-    await _sign_in_with(page, base_url, "olivia", "olivias-own-password")
+    await _sign_in_with(page, base_url, "olivia", "her-own-river-password")
     await expect(page.get_by_test_id("login")).to_contain_text("inactive")
     await _sign_in_with(page, base_url, "sam", PASSWORD)
     await expect(page.get_by_test_id("login")).to_be_visible()  # the old password no longer works
     await _sign_in_with(page, base_url, "sam", reset)
     await expect(page.get_by_text("Choose your password")).to_be_visible()
     assert browsing.foreign_requests() == []
+
+
+async def test_sign_out_ends_the_token_and_an_admin_unlocks_a_locked_user(browsing: Browsing,
+                                                                          web_settings: Settings) -> None:
+    """Issue J.6 in the UI: Sign out revokes the token at the API (not only in the tab); a user
+    locked after too many failed sign-ins shows as locked and the administrator unlocks them."""
+    page, base_url = browsing.page, browsing.base_url
+    await browsing.sign_in("sam")
+    token = await page.evaluate("() => Object.values(sessionStorage).find((v) => v.split('.').length === 3)")
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        assert (await http.get("/auth/me", headers=headers)).status_code == 200
+        await browsing.sign_out()
+        refused = await http.get("/auth/me", headers=headers)
+        assert refused.status_code == 401 and "signed out" in refused.json()["detail"]
+
+    engine = sa.create_engine(web_settings.effective_database_url)
+    with engine.begin() as connection:  # as ten failed sign-ins in a row leave it
+        connection.execute(sa.text("UPDATE users SET locked_at = :now, failed_sign_ins = 10 WHERE username = 'otto'"),
+                           {"now": datetime.now(UTC).replace(tzinfo=None)})
+    engine.dispose()
+    await _sign_in_with(page, base_url, "otto", PASSWORD)
+    await expect(page.get_by_test_id("login")).to_contain_text("locked after 10 failed sign-ins")
+    await browsing.sign_in("ada")
+    await page.click("[data-nav=users]")
+    otto = page.locator('tr[data-username="otto"]')
+    await expect(otto).to_contain_text("locked")
+    await otto.click()
+    await page.get_by_test_id("unlock-user").click()
+    await expect(page.get_by_test_id("user-result")).to_contain_text("otto unlocked")
+    await expect(otto).to_contain_text("active")
+    await browsing.shot("unlocked")
+    await browsing.sign_out()
+    await browsing.sign_in("otto")

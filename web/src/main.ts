@@ -2,7 +2,7 @@
 
 import "./style.css";
 import { h, clear } from "./dom";
-import { hasRole, restore, signOut, user } from "./session";
+import { hasRole, restore, signOut, signOutEverywhere, user } from "./session";
 import type { Role } from "./types";
 import { renderLogin } from "./pages/login";
 
@@ -56,7 +56,8 @@ function navigation(active: string): HTMLElement {
       "span",
       { class: "who", "data-testid": "who" },
       `${me.full_name ?? me.username} · ${me.roles.join(", ") || "no role"}`,
-      h("button", { class: "link", onclick: () => { signOut(); location.hash = "#/login"; } }, "Sign out"),
+      h("button", { class: "link", "data-testid": "sign-out",
+        onclick: () => void signOutEverywhere().then(() => { location.hash = "#/login"; }) }, "Sign out"),
     ),
   );
 }

@@ -36,12 +36,24 @@ export async function restore(): Promise<User | null> {
   }
 }
 
-export async function changePassword(currentPassword: string, newPassword: string): Promise<User> {
-  current = await post<User>("/auth/password", { current_password: currentPassword, new_password: newPassword });
-  return current;
+/** Change one's own password: the API revokes every token of the user, so sign in again with it. */
+export async function changePassword(username: string, currentPassword: string, newPassword: string): Promise<User> {
+  await post<User>("/auth/password", { current_password: currentPassword, new_password: newPassword });
+  return signIn(username, newPassword);
 }
 
+/** Forget the token here (after a 401, or once the API was told). */
 export function signOut(): void {
   current = null;
   setToken(null);
+}
+
+/** Sign out at the API (every token of the user stops working, on every device), then here. */
+export async function signOutEverywhere(): Promise<void> {
+  try {
+    if (token()) await post<void>("/auth/sign-out");
+  } catch {
+    // already signed out (401) or the API is down: the token is forgotten here all the same
+  }
+  signOut();
 }

@@ -23,7 +23,7 @@ from mom.db.models.processes import (
 )
 from mom.db.models.products import BomLine, ProductDefinition, ProductRevision, RoutingOperation
 from mom.db.models.records import MachineEvent, QualityRecord
-from mom.db.models.users import User
+from mom.db.models.users import SignInAddress, User
 
 __all__ = [
     "AuditEntry",
@@ -52,6 +52,7 @@ __all__ = [
     "QualityRecord",
     "RoutingOperation",
     "Shift",
+    "SignInAddress",
     "TaskCandidateGroup",
     "TaskCandidateUser",
     "User",

@@ -27,3 +27,22 @@ class User(Base):
     must_change_password: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[datetime | None]
+    # sign-in protection (mom.sign_in): failed sign-ins in a row, the last one, and the lockout
+    failed_sign_ins: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_failed_sign_in_at: Mapped[datetime | None]
+    locked_at: Mapped[datetime | None]
+    # tokens carry the version they were issued under: bumping it revokes every token issued before
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    tokens_revoked_at: Mapped[datetime | None]
+    tokens_revoked_reason: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class SignInAddress(Base):
+    """Failed sign-ins from one client address within the window (mom.sign_in): kept in the
+    database, so every API process counts the same failures."""
+
+    __tablename__ = "sign_in_addresses"
+
+    address: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime]

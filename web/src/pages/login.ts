@@ -24,7 +24,7 @@ export function renderLogin(root: HTMLElement, done: () => void): void {
       done();
     } catch (error) {
       if (error instanceof ApiError && error.status === 403 && String(error.message).includes("change")) {
-        renderPasswordChange(root, password.value, done);
+        renderPasswordChange(root, username.value.trim(), password.value, done);
         return;
       }
       notice(status, "error", errorText(error));
@@ -33,7 +33,7 @@ export function renderLogin(root: HTMLElement, done: () => void): void {
   clear(root, h("main", { class: "center" }, form));
 }
 
-function renderPasswordChange(root: HTMLElement, oldPassword: string, done: () => void): void {
+function renderPasswordChange(root: HTMLElement, name: string, oldPassword: string, done: () => void): void {
   const next = h("input", { type: "password", name: "new_password", autocomplete: "new-password", required: true });
   const status = h("div", { class: "status" });
   const form = h(
@@ -48,7 +48,7 @@ function renderPasswordChange(root: HTMLElement, oldPassword: string, done: () =
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
-      await changePassword(oldPassword, next.value);
+      await changePassword(name, oldPassword, next.value);
       done();
     } catch (error) {
       notice(status, "error", errorText(error));

@@ -17,6 +17,7 @@ interface Account {
   work_centers: string[];
   active: boolean;
   must_change_password: boolean;
+  locked_at: string | null;
   created_at: string;
 }
 
@@ -54,7 +55,7 @@ export function render(root: HTMLElement): () => void {
         h("td", {}, h("a", { href: "javascript:void 0" }, account.username)), h("td", {}, account.full_name ?? "–"),
         h("td", {}, account.roles.join(", ") || "–"), h("td", {}, account.groups.join(", ") || "–"),
         h("td", {}, account.work_centers.join(", ") || "–"),
-        h("td", {}, account.active ? (account.must_change_password ? "one-time password" : "active") : "inactive"),
+        h("td", {}, !account.active ? "inactive" : account.locked_at ? "locked" : account.must_change_password ? "one-time password" : "active"),
         h("td", {}, when(account.created_at)))));
       if (page.items.length === 0) rows.append(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No users.")));
     } catch (error) {
@@ -136,6 +137,18 @@ export function render(root: HTMLElement): () => void {
       }
     }
 
+    async function unlock(): Promise<void> {
+      if (account === null) return;
+      try {
+        const unlocked = await post<Account>(`/users/${encodeURIComponent(account.username)}/unlock`);
+        await refresh();
+        edit(unlocked);
+        notice(editorStatus(), "ok", `${unlocked.username} unlocked: they may sign in again.`);
+      } catch (error) {
+        showErrors(error);
+      }
+    }
+
     const editorStatus = (): HTMLElement => editor.querySelector<HTMLElement>("[data-testid=user-result]")!;
     const form = h("form", { class: "task-form", "data-testid": "user-form" },
       h("h2", {}, account ? `User ${account.username}` : "New user"),
@@ -150,6 +163,8 @@ export function render(root: HTMLElement): () => void {
         h("button", { type: "submit", class: "primary" }, account ? "Save" : "Create user"),
         account ? h("button", { type: "button", "data-testid": "reset-password", onclick: () => void resetPassword() },
           "Reset password") : null,
+        account?.locked_at ? h("button", { type: "button", "data-testid": "unlock-user", onclick: () => void unlock() },
+          "Unlock") : null,
         h("button", { type: "button", onclick: () => clear(editor, h("p", { class: "muted" }, "Choose a user, or add one.")) },
           "Close")),
       result);
