@@ -77,7 +77,9 @@ async def set_endpoint(context: ContextDep, user: Engineer, equipment_id: Equipm
 async def set_binding(context: ContextDep, user: Engineer, equipment_id: EquipmentId,
                       name: Annotated[str, Path(pattern=NODE_NAME, description="the role: state, good_count, start")],
                       body: NodeBindingIn) -> NodeBindingOut:
-    """Bind a role of the work unit to an OPC UA node (create or replace)."""
+    """Bind a role of the work unit to an OPC UA node (create or replace). A setpoint's role is its
+    path below the machine (``Setpoints.Pressure``); ``min_value``/``max_value`` are its engineering
+    limits: machine tasks refuse to write a value outside them (BPMN error SETPOINT_OUT_OF_RANGE)."""
     return await context.db(lambda s: NodeBindingOut.model_validate(bind_node(
         s, work_unit_id=equipment_id, name=name, node_id=body.node_id, data_type=body.data_type,
-        access=body.access)))
+        access=body.access, min_value=body.min_value, max_value=body.max_value)))

@@ -41,6 +41,10 @@ class NodeBindingIn(BaseModel):
     node_id: str = Field(min_length=3, max_length=500, pattern=TEXT, description="ns=1;s=Press1.State or nsu=URI;s=...")
     data_type: str | None = Field(default=None, max_length=50, pattern=TEXT)
     access: str = Field(default="read", pattern=r"^(read|write|read_write|method)$")
+    # finite and min <= max are checked by bind_node (422 naming the field): a NaN refused here
+    # would be echoed in the 422 body, which JSON cannot carry
+    min_value: float | None = Field(default=None, description="engineering limit: no smaller value is written")
+    max_value: float | None = Field(default=None, description="engineering limit: no larger value is written")
 
 
 class NodeBindingOut(BaseModel):
@@ -50,6 +54,8 @@ class NodeBindingOut(BaseModel):
     node_id: str
     data_type: str | None
     access: str
+    min_value: float | None = None
+    max_value: float | None = None
 
 
 class EquipmentOut(BaseModel):

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from mom.db.audit import append_audit_entry
-from mom.db.equipment import get_equipment, get_equipment_by_path
+from mom.db.equipment import get_equipment, get_equipment_by_path, setpoint_limits
 from mom.db.errors import RecordNotFound
 from mom.db.maintenance import job_id_of, machine_of, recorded
 from mom.db.materials import change_lot_status, get_lot_by_number
@@ -152,8 +152,11 @@ def eco_impact(session: Session, *, product_code: str, revision: Mapping[str, An
             where = machine_of(unit)
             machines.append({**where, "operation": sequence})
             if where["endpoint"] and where["site"]:
-                pushes.extend({**where, "node": f"Setpoints.{name}", "value": value}
-                              for name, value in sorted((new["recipe"].get("setpoints") or {}).items()))
+                setpoints = new["recipe"].get("setpoints") or {}
+                limits = setpoint_limits(unit, str(new["recipe"].get("recipe_id")), setpoints,
+                                         new["recipe"].get("limits"))
+                pushes.extend({**where, "node": f"Setpoints.{name}", "value": value, "limits": limits.get(name, [])}
+                              for name, value in sorted(setpoints.items()))
     return {"product": product_code, "from_revision": current.revision, "to_revision": str(revision.get("revision")),
             "changed_operations": changed,
             "bom_added": sorted(map(list, bom_new - bom_old), key=str),

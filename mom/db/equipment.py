@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -137,10 +138,18 @@ def bind_node(
     node_id: str,
     data_type: str | None = None,
     access: str = "read",
+    min_value: float | None = None,
+    max_value: float | None = None,
 ) -> NodeBinding:
-    """Bind a role of the work unit (``state``, ``good_count``, ``start``) to an OPC UA node."""
+    """Bind a role of the work unit (``state``, ``good_count``, ``start``; a setpoint by its path,
+    ``Setpoints.Pressure``) to an OPC UA node, with the engineering limits of what is written."""
     if access not in NODE_ACCESS:
         raise DomainError(f"node binding {name!r}: access {access!r}; use one of {NODE_ACCESS}")
+    for field, bound in (("min_value", min_value), ("max_value", max_value)):
+        if bound is not None and (isinstance(bound, bool) or not math.isfinite(bound)):
+            raise DomainError(f"node binding {name!r}: {field} {bound!r} must be a finite number")
+    if min_value is not None and max_value is not None and min_value > max_value:
+        raise DomainError(f"node binding {name!r}: min_value {min_value:g} is above max_value {max_value:g}")
     if not (node_id.startswith("ns=") or node_id.startswith("nsu=") or node_id.startswith("i=")):
         raise DomainError(
             f"node binding {name!r}: node id {node_id!r} is not in standard string form "
@@ -154,8 +163,39 @@ def bind_node(
     binding.node_id = node_id
     binding.data_type = data_type
     binding.access = access
+    binding.min_value = min_value
+    binding.max_value = max_value
     session.flush()
     return binding
+
+
+def binding_limits(unit: Equipment) -> dict[str, dict[str, Any]]:
+    """The limits of the work unit's bindings that have any, by role: ``{"Setpoints.Pressure":
+    {"min": 0.0, "max": 8.0, "source": "binding Setpoints.Pressure of <path>"}}``."""
+    return {
+        b.name: {"min": b.min_value, "max": b.max_value, "source": f"binding {b.name} of {unit.path}"}
+        for b in unit.node_bindings
+        if b.min_value is not None or b.max_value is not None
+    }
+
+
+def setpoint_limits(unit: Equipment | None, recipe_id: str, setpoints: Mapping[str, Any],
+                    recipe_limits: Any) -> dict[str, list[dict[str, Any]]]:
+    """Per setpoint, the ranges it must be in: the binding ``Setpoints.<name>`` of the work unit
+    and the recipe's ``limits``; setpoints without any are left out."""
+    bindings = binding_limits(unit) if unit is not None else {}
+    own = recipe_limits if isinstance(recipe_limits, Mapping) else {}
+    limits: dict[str, list[dict[str, Any]]] = {}
+    for name in setpoints:
+        ranges = []
+        if f"Setpoints.{name}" in bindings:
+            ranges.append(bindings[f"Setpoints.{name}"])
+        if isinstance(own.get(name), Mapping):
+            ranges.append({"min": own[name].get("min"), "max": own[name].get("max"),
+                           "source": f"recipe {recipe_id} limits of {name}"})
+        if ranges:
+            limits[name] = ranges
+    return limits
 
 
 def add_capability(

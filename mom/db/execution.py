@@ -8,8 +8,11 @@ process handles (a lot that is not available, a material not in the BOM) raise
 
 Where the routing keeps its execution data: ``RoutingOperation.recipe_parameters`` (copied to
 the job order's ``parameters``) holds ``recipe_id``, ``setpoints`` (sent to the machine),
-``output_material`` (the material the operation makes; the product's material by default) and
-``tolerances`` (``{characteristic: {"lower": x, "upper": y, "unit": u}}``).
+``output_material`` (the material the operation makes; the product's material by default),
+``tolerances`` (``{characteristic: {"lower": x, "upper": y, "unit": u}}``) and ``limits`` of the
+setpoints (``{"Pressure": {"min": 4, "max": 7}}``). The recipe handed to the machine task carries,
+per setpoint, the ranges it must be in: the work unit's binding ``Setpoints.<name>`` limits and the
+recipe's own (the edge worker has no database; it checks these and the machine's EURange).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from mom.db.audit import append_audit_entry
-from mom.db.equipment import get_equipment, get_equipment_by_path
+from mom.db.equipment import get_equipment, get_equipment_by_path, setpoint_limits
 from mom.db.errors import RecordNotFound
 from mom.db.materials import change_lot_status, consume_lot, create_lot, get_lot_by_number
 from mom.db.models import (
@@ -130,10 +133,15 @@ def _operation(session: Session, job: JobOrder, unit: Equipment | None) -> dict[
         ],
         "work_unit": None, "machine": None, "endpoint": None, "site": None,
     }
+    limits = setpoint_limits(unit, answer["recipe"]["recipe_id"], answer["recipe"]["setpoints"],
+                             params.get("limits"))
+    if limits:
+        answer["recipe"]["limits"] = limits
     if unit is not None:
         answer.update(work_unit=unit.path, machine=unit.name, site=_site_of(unit).name,
                       endpoint=unit.opcua_endpoint.url if unit.opcua_endpoint else None)
     return answer
+
 
 
 # --- release and dispatch -------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -76,6 +77,40 @@ def _overlaps(a_from: datetime, a_to: datetime | None, b_from: datetime, b_to: d
     return (b_to is None or a_from < b_to) and (a_to is None or b_from < a_to)
 
 
+def _check_setpoints(where: str, parameters: dict[str, Any]) -> None:
+    """The recipe's setpoints are finite numbers inside the recipe's own ``limits``
+    (``{"Pressure": {"min": 4, "max": 7}}``), whose bounds are finite numbers with min <= max."""
+    setpoints = parameters.get("setpoints") or {}
+    limits = parameters.get("limits") or {}
+    if not isinstance(setpoints, dict) or not isinstance(limits, dict):
+        raise DomainError(f"{where}: recipe 'setpoints' and 'limits' must be objects keyed by setpoint name")
+    for name, limit in limits.items():
+        if not isinstance(limit, dict):
+            raise DomainError(f"{where}: recipe limits of {name} must be {{'min': x, 'max': y}}, got {limit!r}")
+        for bound in ("min", "max"):
+            if limit.get(bound) is not None and not _finite(limit[bound]):
+                raise DomainError(f"{where}: recipe limits of {name}: {bound} {limit[bound]!r} is not a finite number")
+        if limit.get("min") is not None and limit.get("max") is not None and limit["min"] > limit["max"]:
+            raise DomainError(f"{where}: recipe limits of {name}: min {limit['min']} is above max {limit['max']}")
+    for name, value in setpoints.items():
+        if not _finite(value):
+            raise DomainError(f"{where}: recipe setpoint {name} = {value!r} is not a finite number")
+        limit = limits.get(name) or {}
+        low, high = limit.get("min"), limit.get("max")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise DomainError(f"{where}: recipe setpoint {name} = {value} is outside its limits "
+                              f"{'-inf' if low is None else low}..{'inf' if high is None else high}")
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def add_revision(
     session: Session,
     *,
@@ -91,6 +126,8 @@ def add_revision(
     the previous one first with :func:`end_revision`)."""
     product = get_product(session, code=product_code)
     where = f"product {product_code} revision {revision}"
+    for spec in operations:
+        _check_setpoints(f"{where} operation {spec.sequence}", spec.recipe_parameters)
     if effective_to is not None and effective_to <= effective_from:
         raise DomainError(f"{where}: effective_to must be after effective_from")
     for other in product.revisions:

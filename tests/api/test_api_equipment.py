@@ -65,3 +65,31 @@ async def test_build_a_hierarchy_and_connect_a_work_unit(api: Api) -> None:
     assert bad_node.status_code == 422 and "Press1.State" in bad_node.json()["detail"]
     assert (await api.put("/equipment/2147483647/node-bindings/state", "erin",
                           json={"node_id": "ns=1;s=x"})).status_code == 404
+
+
+async def test_a_binding_takes_engineering_limits_and_refusals_name_the_field(api: Api) -> None:
+    name = f"Ent{secrets.token_hex(3)}"
+    ids: list[int] = []
+    for level, node in (("enterprise", name), ("site", "S"), ("area", "A"), ("work_center", "L"),
+                        ("work_unit", "Press1")):
+        response = await api.post("/equipment", "erin", json={"name": node, "level": level,
+                                                               "parent_id": ids[-1] if ids else None})
+        ids.append(response.json()["id"])
+    url = f"/equipment/{ids[-1]}/node-bindings/Setpoints.Pressure"
+    node = {"node_id": "nsu=urn:smart-mom:plant-sim;s=Press1.Setpoints.Pressure", "access": "read_write"}
+    bound = await api.put(url, "erin", json={**node, "min_value": 0, "max_value": 8.5})
+    assert bound.status_code == 200, bound.text
+    assert (bound.json()["min_value"], bound.json()["max_value"]) == (0.0, 8.5)
+    shown = (await api.get(f"/equipment/{ids[-1]}", "otto")).json()["node_bindings"]
+    assert [(b["name"], b["min_value"], b["max_value"]) for b in shown] == [("Setpoints.Pressure", 0.0, 8.5)]
+
+    upside_down = await api.put(url, "erin", json={**node, "min_value": 9, "max_value": 8})
+    assert upside_down.status_code == 422 and "max_value" in upside_down.text, upside_down.text
+    for raw in ('NaN', 'Infinity', '1e999'):
+        body = '{"node_id": "' + node["node_id"] + '", "max_value": ' + raw + '}'
+        headers = {**(await api.as_("erin")), "content-type": "application/json"}
+        refused = await api.http.put(url, content=body, headers=headers)
+        assert refused.status_code == 422 and "max_value" in refused.text, (raw, refused.text)
+    assert (await api.put(url, "sam", json={**node, "max_value": 1})).status_code == 403
+    kept = (await api.get(f"/equipment/{ids[-1]}", "otto")).json()["node_bindings"]
+    assert [(b["min_value"], b["max_value"]) for b in kept] == [(0.0, 8.5)]

@@ -83,3 +83,36 @@ def test_available_windows_are_shifts_minus_downtime_in_site_time(session: Sessi
         add_equipment(
             session, name="Mars", level=EquipmentLevel.SITE, parent_id=plant.enterprise, time_zone="Mars/Base"
         )
+
+
+def test_binding_limits_are_finite_and_ordered_and_reach_the_recipe(session: Session, plant) -> None:  # type: ignore[no-untyped-def]
+    from mom.db.equipment import setpoint_limits
+
+    node = "nsu=urn:p;s=Press1.Setpoints.Pressure"
+    for low, high, words in ((9.0, 8.0, "min_value 9 is above max_value 8"),
+                             (None, float("nan"), "max_value nan must be a finite number"),
+                             (float("-inf"), None, "min_value -inf must be a finite number")):
+        with pytest.raises(DomainError, match=words):
+            bind_node(session, work_unit_id=plant.press1, name="Setpoints.Pressure", node_id=node,
+                      min_value=low, max_value=high)
+    bind_node(session, work_unit_id=plant.press1, name="Setpoints.Pressure", node_id=node, max_value=8.0)
+    unit = get_equipment_by_path(session, path="Acme.Lyon.Pressing.PressLine.Press1")
+    limits = setpoint_limits(unit, "R1", {"Pressure": 6.0, "Temperature": 60.0}, {"Pressure": {"min": 4, "max": 7}})
+    assert limits == {"Pressure": [
+        {"min": None, "max": 8.0, "source": "binding Setpoints.Pressure of Acme.Lyon.Pressing.PressLine.Press1"},
+        {"min": 4, "max": 7, "source": "recipe R1 limits of Pressure"}]}
+
+
+@pytest.mark.parametrize(("recipe", "words"), [
+    ({"setpoints": {"Pressure": float("nan")}}, "Pressure = nan is not a finite number"),
+    ({"setpoints": {"Pressure": 1e308}, "limits": {"Pressure": {"max": 8}}}, "Pressure = 1e[+]308 is outside"),
+    ({"limits": {"Pressure": {"min": 9, "max": 8}}}, "min 9 is above max 8"),
+])
+def test_a_revision_with_a_setpoint_outside_its_recipe_limits_is_refused(  # type: ignore[no-untyped-def]
+    session: Session, plant, recipe, words
+) -> None:
+    from mom.db.products import OperationSpec, add_revision
+
+    with pytest.raises(DomainError, match=f"revision Z operation 10: recipe .*{words}"):
+        add_revision(session, product_code="BRACKET", revision="Z", effective_from=datetime(2030, 1, 1, tzinfo=UTC),
+                     operations=[OperationSpec(10, "Blank", "Acme.Lyon.Pressing.PressLine", 1, 1, recipe)])

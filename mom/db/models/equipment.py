@@ -61,7 +61,9 @@ class OpcUaEndpoint(Base):
 
 class NodeBinding(Base):
     """A named role of a work unit (``state``, ``good_count``, ``start``) bound to an OPC UA node
-    id in standard string form (``nsu=urn:press;s=Press1.State``)."""
+    id in standard string form (``nsu=urn:press;s=Press1.State``). A setpoint's role is its path
+    below the machine (``Setpoints.Pressure``); ``min_value``/``max_value`` are its engineering
+    limits (either may be empty): no value outside them is written to the machine."""
 
     __tablename__ = "node_bindings"
     __table_args__ = (sa.UniqueConstraint("work_unit_id", "name"),)
@@ -72,6 +74,8 @@ class NodeBinding(Base):
     node_id: Mapped[str] = mapped_column(sa.String(500))
     data_type: Mapped[str | None] = mapped_column(sa.String(50))
     access: Mapped[str] = mapped_column(sa.String(20), default="read")
+    min_value: Mapped[float | None] = mapped_column(sa.Float)
+    max_value: Mapped[float | None] = mapped_column(sa.Float)
 
 
 class Capability(Base):
