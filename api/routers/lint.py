@@ -24,7 +24,7 @@ from api.payload_limits import require_small
 from bpmn.deploy import executable_process_ids
 from bpmn.errors import BpmnError
 from bpmn.lint import lint_diagram
-from bpmn.xml import parse_diagram
+from bpmn.xml import parse_diagram, utf8_diagram
 from mom import instances
 from mom.db.audit import append_audit_entry
 from mom.deployment import deploy_bytes
@@ -215,7 +215,7 @@ async def test_run(context: ContextDep, user: Engineer, body: TestRunRequest) ->
         details={"sha256": digest, "bytes": len(data), "process_id": body.process_id,
                  "variables": sorted(body.variables)}))
     try:
-        process_id, version = await run_in_threadpool(deploy_trial, context.store, data,
+        process_id, version = await run_in_threadpool(deploy_trial, context.store, utf8_diagram(body.xml, "diagram"),
                                                       body.process_id, user.username)
     except BpmnError as exc:
         return TestRunOutcome(status="invalid", process_id=(body.process_id or "") + TRIAL_SUFFIX,
