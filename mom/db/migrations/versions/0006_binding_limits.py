@@ -2,8 +2,8 @@
 value a role takes on the machine, e.g. ``Setpoints.Pressure`` 0..8 bar. Machine tasks refuse a
 value outside them before anything is written (activities.machines, issue J.11).
 
-Revision ID: 0005_binding_limits
-Revises: 0004
+Revision ID: 0006_binding_limits
+Revises: 0005_signin
 Create Date: 2026-12-08
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005_binding_limits"
-down_revision: str | None = "0004"
+revision: str = "0006_binding_limits"
+down_revision: str | None = "0005_signin"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
