@@ -8,6 +8,12 @@ So every script, condition and io-mapping expression runs against a :class:`Budg
   items a built-in walks over (``sum``, ``sorted``, ``in``, ``join``, slicing, ...: one operation
   per :data:`BULK_ITEMS` items, charged *before* the built-in runs) count against
   ``MOM_SCRIPT_MAX_OPERATIONS``; big-integer arithmetic is charged by the size of its operands;
+- **comparisons and hashing** — by the items they walk, not by the outer length: ``==``, ``<``,
+  ``in``, ``sorted``, ``min``/``max``, ``list.count``/``index``/``remove`` compare nested lists item by
+  item (``[l] * 8000 == [l2] * 8000`` compares 8,000 x ``len(l)`` items), and a tuple is hashed
+  anew, whole, each time it is a dict key or set item. :func:`comparison_items` estimates that
+  work before it is done (shared containers measured once, identical items skipped as Python skips
+  them), stopping as soon as it is past what the budget has left;
 - **size** — a list, string, dict or set a script builds may hold at most ``MOM_SCRIPT_MAX_SIZE``
   items or characters (``'x' * 10**12`` and ``[0] * 10**10`` are refused before they are built),
   and the data it leaves at most ``MOM_SCRIPT_MAX_DATA`` characters as JSON;
@@ -299,7 +305,9 @@ class Budget:
             return _COMPARISONS[op](left, right)
         if op in ("in", "not in"):
             kind = type(right)
-            if kind in _SEQUENCES or (kind is range and type(left) not in (int, bool)):
+            if kind in _HASHED:
+                self.hashed(left)
+            elif kind in _SEQUENCES or (kind is range and type(left) not in (int, bool)):
                 if type(left) in _COMPARED and kind in (list, tuple):  # each item compared with a container
                     self.charge_items(comparison_items(left, right, self._items_left(), self, membership=True))
                 else:
@@ -309,6 +317,13 @@ class Budget:
         elif type(left) in _COMPARED and type(right) in _COMPARED:
             self.charge_items(comparison_items(left, right, self._items_left(), self, equality=op in ("==", "!=")))
         return _COMPARISONS[op](left, right)
+
+    def hashed(self, value: Any) -> Any:
+        """A dict key or set item about to be hashed: a tuple's hash is not cached, so hashing it walks
+        all it holds, every time (``{t: 1 for _ in range(8000)}`` with ``t`` of 1,000,000 items)."""
+        if type(value) is tuple and (len(value) >= BULK_ITEMS or not set(map(type, value)).isdisjoint(_COMPARED)):
+            self.charge_items(nested_items(value, self))
+        return value
 
     def _items_left(self) -> int:
         """Items the remaining operations pay for: an estimate may stop counting past this."""
@@ -485,7 +500,10 @@ def comparison_items(left: Any, right: Any, limit: int, budget: Budget, *, equal
     def pair(a: Any, b: Any, depth: int) -> int:
         kind = type(a)
         if (same and a is b) or kind not in _COMPARED or (same and type(b) is not kind):
-            return 1 + (len(a) // BULK_ITEMS if kind is str or kind is bytes else 0)
+            if kind is str or kind is bytes:
+                return 1 + len(a) // BULK_ITEMS
+            # x == x walks x once, skipping each identical item; nested, Python skips the pair
+            return 1 + (len(a) if depth == 0 and a is b and kind in _COMPARED else 0)
         key = (id(a), id(b))
         known = memo.get(key)
         if known is not None:
@@ -526,6 +544,21 @@ def comparison_items(left: Any, right: Any, limit: int, budget: Budget, *, equal
                     break
         return total
     return pair(left, right, 0)
+
+
+def nested_items(value: Any, budget: Budget) -> int:
+    """All ``value`` holds, nested containers counted each time they occur (bounded by the budget left):
+    what a comparison of ``value`` with anything, or hashing it, may walk at most."""
+    return comparison_items(value, value, budget._items_left(), budget, same=False)
+
+
+def _contained_items(budget: Budget, values: Any, kinds: frozenset[type] = _COMPARED) -> int:
+    """The nested items of the containers among ``values`` (0 when it holds none of ``kinds``)."""
+    if type(values) is dict:
+        values = list(values)
+    if type(values) not in _COMPARED or set(map(type, values)).isdisjoint(kinds):
+        return 0
+    return nested_items(values, budget)
 
 
 def text_length(value: Any, limit: int, budget: Budget) -> int:
@@ -648,10 +681,50 @@ def _guard_sum(budget: Budget, fn: Any, args: tuple[Any, ...], kwargs: dict[str,
         budget.charge_items(total * len(args[0]) // 2)
 
 
-def _guard_sorted(budget: Budget, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+def _charged_key(budget: Budget, key: Any, factor: int) -> Any:
+    """``key`` whose container results are charged by their nested items, ``factor`` comparisons each."""
+    def charged(item: Any) -> Any:
+        result = key(item)
+        if type(result) in _COMPARED:
+            budget.charge_items(nested_items(result, budget) * factor)
+        return result
+    return charged
+
+
+def _guard_ordering(budget: Budget, values: Any, kwargs: dict[str, Any], comparisons_per_item: int) -> None:
+    """sorted/list.sort/min/max compare items (or their keys): nested lists compare item by item."""
+    if kwargs.get("key") is not None:
+        kwargs["key"] = _charged_key(budget, kwargs["key"], comparisons_per_item)
+    elif type(values) in _COMPARED:
+        budget.charge_items(_contained_items(budget, values) * comparisons_per_item)
+
+
+def _materialized(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A lazy first argument (already counted per item) as a list, so its items can be measured."""
+    if args and hasattr(type(args[0]), "__next__"):
+        return (list(args[0]), *args[1:])
+    return args
+
+
+def _guard_sorted(budget: Budget, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    args = _materialized(args)
     if args and hasattr(type(args[0]), "__len__"):
         n = _length(args[0])
         budget.charge_items(n * max(n.bit_length(), 1))
+        _guard_ordering(budget, args[0], kwargs, max(n.bit_length(), 1))
+    return args
+
+
+def _guard_min_max(budget: Budget, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    args = _materialized(args) if len(args) == 1 else args
+    _guard_ordering(budget, args[0] if len(args) == 1 else args, kwargs, 1)
+    return args
+
+
+def _guard_hashing(budget: Budget, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """set(), frozenset(), dict(), dict.fromkeys(): every tuple among the items is hashed."""
+    for value in args:
+        budget.charge_items(_contained_items(budget, value, _TUPLES))
 
 
 def _guard_factorial(budget: Budget, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -695,6 +768,8 @@ _FUNCTION_GUARDS: dict[Any, Guard] = {
     builtins.divmod: _guard_divmod, builtins.round: _guard_round, builtins.sum: _guard_sum,
     builtins.sorted: _guard_sorted, math.factorial: _guard_factorial, math.comb: _guard_comb,
     math.perm: _guard_comb, math.prod: _guard_product, math.lcm: _guard_product,
+    builtins.min: _guard_min_max, builtins.max: _guard_min_max, builtins.set: _guard_hashing,
+    builtins.frozenset: _guard_hashing, builtins.dict: _guard_hashing,
     builtins.len: _free, builtins.isinstance: _free, builtins.abs: _free, builtins.bool: _free,
     builtins.float: _free, builtins.range: _free, builtins.slice: _free,
     # lazy: whoever consumes them pays (a loop per item, a built-in per item or by size)
@@ -728,12 +803,29 @@ def _guard_method(budget: Budget, fn: Any, args: tuple[Any, ...], kwargs: dict[s
             budget.check_size(len(owner) + 1, "a list")
         elif kind is list and name == "sort":
             budget.charge_items(len(owner) * len(owner).bit_length())
+            _guard_ordering(budget, owner, kwargs, max(len(owner).bit_length(), 1))
+        if kind in (list, tuple) and name in ("index", "count", "remove") and args and type(args[0]) in _COMPARED:
+            budget.charge_items(comparison_items(args[0], owner, budget._items_left(), budget, membership=True))
+        elif kind in _HASHED:
+            for value in args:
+                budget.hashed(value)
+                if name in _HASHING_METHODS:
+                    budget.charge_items(_contained_items(budget, value, _TUPLES))
+    elif name == "fromkeys" and args and type(args[0]) in _COMPARED:
+        budget.charge_items(_contained_items(budget, args[0], _TUPLES))
+        budget.check_size(_length(args[0]), "a dict")
     elif name == "fromkeys" and args and hasattr(type(args[0]), "__len__"):
         budget.check_size(_length(args[0]), "a dict")
     elif name == "to_bytes" and args and type(args[0]) is int:
         budget.check_size(args[0], "a bytes value")
 
 
+_TUPLES = frozenset({tuple})
+_HASHED = frozenset({dict, set, frozenset, type({}.keys()), type({}.items())})
+# methods of sets and dicts that hash every item of their argument
+_HASHING_METHODS = frozenset({"update", "union", "intersection", "difference", "symmetric_difference",
+                              "intersection_update", "difference_update", "symmetric_difference_update",
+                              "issubset", "issuperset", "isdisjoint", "fromkeys"})
 _TEXT_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs", "replace", "join"})
 
 
@@ -774,6 +866,11 @@ def _hook(name: str, *args: ast.expr, keywords: list[ast.keyword] | None = None)
     method = {"format": "format_value", "slice": "make_slice"}.get(name, name)
     func = ast.Attribute(value=ast.Name(id=HOOK_NAME, ctx=ast.Load()), attr=method, ctx=ast.Load())
     return ast.Call(func=func, args=list(args), keywords=keywords or [])
+
+
+def _hashed(key: ast.expr) -> ast.expr:
+    """A key about to be hashed, charged if it is a big tuple (constants are small: left alone)."""
+    return key if isinstance(key, ast.Constant | ast.Slice) else _hook("hashed", key)
 
 
 def _has_starred(target: ast.AST) -> bool:
@@ -877,6 +974,27 @@ class _Instrument(ast.NodeTransformer):
         self.generic_visit(node)
         if isinstance(node.slice, ast.Slice) and isinstance(node.ctx, ast.Load):
             return _hook("getslice", node.value, _slice_value(node.slice))
+        node.slice = _hashed(node.slice)
+        return node
+
+    def visit_Dict(self, node: ast.Dict) -> ast.AST:
+        self.generic_visit(node)
+        node.keys = [None if key is None else _hashed(key) for key in node.keys]
+        return node
+
+    def visit_Set(self, node: ast.Set) -> ast.AST:
+        self.generic_visit(node)
+        node.elts = [e if isinstance(e, ast.Starred) else _hashed(e) for e in node.elts]
+        return node
+
+    def visit_DictComp(self, node: ast.DictComp) -> ast.AST:
+        self.generic_visit(node)
+        node.key = _hashed(node.key)
+        return node
+
+    def visit_SetComp(self, node: ast.SetComp) -> ast.AST:
+        self.generic_visit(node)
+        node.elt = _hashed(node.elt)
         return node
 
     def visit_Starred(self, node: ast.Starred) -> ast.AST:

@@ -90,6 +90,17 @@ ATTACKS = [
            OPERATIONS),
     Attack("comparison of nested dicts",
            "[{'v': [0] * 1000000}] * 8000 == [{'v': [0] * 1000000}] * 8000", OPERATIONS),
+    # the built-ins that compare or hash items pay for what the items hold (each took 8-90 s)
+    Attack("sorting nested lists", "sorted([[0] * 1000000, [0] * 1000000] * 4000)", OPERATIONS),
+    Attack("max of nested lists from a generator", "max(x for x in [[0] * 1000000, [0] * 1000000] * 4000)",
+           OPERATIONS),
+    Attack("list.count of a nested list", "([[0] * 1000000] * 4000).count([0] * 1000000)", OPERATIONS),
+    Attack("sort keys that are big lists",
+           "(lambda a, b: sorted(range(8000), key=lambda i: a if i % 2 else b))([0] * 1000000, [0] * 1000000)",
+           OPERATIONS),
+    Attack("set of a repeated big tuple", "len(set([tuple(range(1000000))] * 8000))", OPERATIONS),
+    Attack("big tuple as a dict key, again and again",
+           "(lambda t: len({t: 1 for _ in range(8000)}))(tuple(range(1000000)))", OPERATIONS),
 ]
 
 TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
