@@ -23,6 +23,9 @@ MIN_DISTINCT_CHARACTERS = 5
 RUN_SHARE = 0.75
 """A password whose neighbouring characters are this often the same or next to each other in the
 character table is a run (``abcdefghijkl``, ``123456789012``, ``aaaabbbbcccc``)."""
+NAME_MIN_LENGTH = 4
+"""User names this long must not appear anywhere in the password; shorter ones (``ada``, ``bob``
+would refuse ``canada...``, ``bobsled...``) only not be the whole password."""
 _AROUND = string.digits + string.punctuation + " "
 
 
@@ -52,7 +55,8 @@ def check_password(password: str, *, username: str | None = None) -> None:
         raise PasswordRefused(f"password refused (rule: at most {MAX_PASSWORD_LENGTH} characters): "
                               f"it has {len(password)}")
     lowered = password.lower()
-    if username and len(username) >= 3 and username.lower() in lowered:
+    name = (username or "").lower()
+    if name and (lowered == name or (len(name) >= NAME_MIN_LENGTH and name in lowered)):
         raise PasswordRefused("password refused (rule: must not contain the user name)")
     if len(set(password)) < MIN_DISTINCT_CHARACTERS or _is_run(password):
         raise PasswordRefused(f"password refused (rule: no repetitions or runs of characters; at least "
