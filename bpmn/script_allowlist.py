@@ -203,9 +203,11 @@ def node_refusal(node: ast.AST) -> str | None:
             return f"attribute '{node.attr}' is not allowed: str.format can reach object internals; use an f-string"
         if node.attr not in KNOWN_ATTRIBUTES:
             return f"attribute '{node.attr}' is not allowed in diagram scripts (not a listed method or property)"
-    if kind is ast.MatchValue:
-        assert isinstance(node, ast.MatchValue)
-        if any(not isinstance(part, ast.Constant | ast.UnaryOp | ast.BinOp | ast.USub | ast.Add | ast.Sub)
-               for part in ast.walk(node.value)):
-            return "a value pattern that is not a constant is not allowed (write case 3: or case 'a':)"
+    if kind is ast.MatchValue or kind is ast.MatchMapping:
+        values = [node.value] if isinstance(node, ast.MatchValue) else getattr(node, "keys", [])
+        if any(not isinstance(part, _LITERAL_PARTS) for value in values for part in ast.walk(value)):
+            return "a pattern value that is not a constant is not allowed (write case 3: or case {'a': x}:)"
     return None
+
+
+_LITERAL_PARTS = (ast.Constant, ast.UnaryOp, ast.BinOp, ast.USub, ast.Add, ast.Sub)

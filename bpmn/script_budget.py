@@ -318,6 +318,12 @@ class Budget:
             self.charge_items(comparison_items(left, right, self._items_left(), self, equality=op in ("==", "!=")))
         return _COMPARISONS[op](left, right)
 
+    def matched(self, value: Any) -> Any:
+        """The subject of a ``match`` whose patterns copy it (``*rest``, ``**rest``)."""
+        if type(value) in _COMPARED:
+            self.charge_items(nested_items(value, self))
+        return value
+
     def hashed(self, value: Any) -> Any:
         """A dict key or set item about to be hashed: a tuple's hash is not cached, so hashing it walks
         all it holds, every time (``{t: 1 for _ in range(8000)}`` with ``t`` of 1,000,000 items)."""
@@ -1008,6 +1014,22 @@ class _Instrument(ast.NodeTransformer):
         spec: ast.expr = node.format_spec if node.format_spec is not None else ast.Constant(value="")
         value = _hook("format", node.value, ast.Constant(value=node.conversion), spec)
         return ast.FormattedValue(value=value, conversion=-1, format_spec=None)
+
+    def visit_Match(self, node: ast.Match) -> ast.AST:
+        """``case [first, *rest]`` and ``case {**rest}`` copy the subject: it is charged by all it holds."""
+        self.generic_visit(node)
+        copies = any(isinstance(p, ast.MatchStar) or (isinstance(p, ast.MatchMapping) and p.rest)
+                     for case in node.cases for p in ast.walk(case.pattern))
+        if copies:
+            node.subject = _hook("matched", node.subject)
+        return node
+
+    def visit_match_case(self, node: ast.match_case) -> ast.AST:
+        """Patterns are literals (refused otherwise by check_source): only the guard and body are rewritten."""
+        if node.guard is not None:
+            node.guard = self.visit(node.guard)
+        node.body = [self.visit(statement) for statement in node.body]
+        return node
 
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
         """``a.b`` is read through the allowlist of the type ``a`` has when the code runs."""

@@ -114,6 +114,7 @@ STATIC_ESCAPES = {
     "class pattern on a rebound builtin": "int = now\nmatch now:\n    case int(): pass",
     "value pattern with an attribute": "match x:\n    case math.__loader__: pass",
     "value pattern with a listed attribute": "match x:\n    case math.pi: pass",
+    "mapping pattern key with an attribute": "match x:\n    case {math.pi: v}: pass",
     "capture pattern binding a dunder": "match x:\n    case __builtins__: pass",
     "star pattern binding a dunder": "match x:\n    case [*__budget__]: pass",
     "mapping rest binding a dunder": "match x:\n    case {**__builtins__}: pass",
@@ -184,7 +185,8 @@ def test_what_plant_scripts_use_still_works() -> None:
         "    case [{'lot': first, **rest}, *others]: shape = (first, sorted(rest), others)\n"
         "    case _: shape = None\n"
         "match grade:\n"
-        "    case 'A' | 'B': band = 'good'\n"
+        "    case -1 | 1+2j | {'k': -3}: band = 'odd'\n"
+        "    case 'A' | 'B' if len(grade) + 1 == 2: band = 'good'\n"
         "    case x if isinstance(x, str): band = 'other'\n"
         "try:\n"
         "    {}['missing']\n"

@@ -99,6 +99,9 @@ ATTACKS = [
            "(lambda a, b: sorted(range(8000), key=lambda i: a if i % 2 else b))([0] * 1000000, [0] * 1000000)",
            OPERATIONS),
     Attack("set of a repeated big tuple", "len(set([tuple(range(1000000))] * 8000))", OPERATIONS),
+    Attack("match patterns copying a big list",
+           "x = [0] * 1000000\nfor _ in range(100000):\n    match x:\n        case [first, *rest]: pass\nx = rest = 0",
+           OPERATIONS, statement=True),
     Attack("big tuple as a dict key, again and again",
            "(lambda t: len({t: 1 for _ in range(8000)}))(tuple(range(1000000)))", OPERATIONS),
 ]
