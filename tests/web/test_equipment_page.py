@@ -68,6 +68,26 @@ async def test_commissioning_a_work_unit(browsing: Browsing) -> None:
         ("Acme.Lyon.Fabrication.PressLine.Press2",
          {"url": "opc.tcp://10.0.4.21:4840/", "namespace_uri": "urn:vendor:press", "security_policy": "Basic256Sha256",
           "security_mode": "SignAndEncrypt"}, [("state", "read")])]
+
+    # a setpoint's engineering limits: not a number and min above max are refused naming the field
+    await page.get_by_test_id("binding-role").fill("Setpoints.Pressure")
+    await page.get_by_test_id("binding-node").fill("nsu=urn:vendor:press;s=Press2.Setpoints.Pressure")
+    await page.get_by_test_id("binding-access").select_option("read_write")
+    await page.get_by_test_id("binding-min_value").fill("0")
+    await page.get_by_test_id("binding-max_value").fill("NaN")
+    await page.get_by_test_id("binding-form").locator("button[type=submit]").click()
+    await expect(page.get_by_test_id("binding-result")).to_contain_text("max_value:")
+    await page.get_by_test_id("binding-min_value").fill("9")
+    await page.get_by_test_id("binding-max_value").fill("8")
+    await page.get_by_test_id("binding-form").locator("button[type=submit]").click()
+    await expect(page.get_by_test_id("binding-result")).to_contain_text("min_value 9 is above max_value 8")
+    await page.get_by_test_id("binding-min_value").fill("0")
+    await page.get_by_test_id("binding-max_value").fill("8.5")
+    await page.get_by_test_id("binding-form").locator("button[type=submit]").click()
+    await expect(page.get_by_test_id("binding-result")).to_contain_text("Setpoints.Pressure bound")
+    await expect(page.locator('[data-testid=bindings] tr[data-binding="Setpoints.Pressure"]')).to_contain_text(
+        "0 .. 8.5")
+    await browsing.shot("02-setpoint-limits")
     await browsing.sign_out()
 
     # the supervisor reads the same, without forms to change it

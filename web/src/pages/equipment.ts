@@ -2,7 +2,8 @@
  * Equipment (engineers edit, supervisors read): the ISA-95 hierarchy — enterprise, site, area, work
  * center, work unit — as a tree. For the maintenance engineer commissioning a machine: add the work
  * unit under its work center, say where the edge worker reaches its OPC UA server (endpoint, namespace,
- * security) and bind its roles (state, counters, methods) to nodes. Errors name the field.
+ * security) and bind its roles (state, counters, methods) to nodes; a setpoint (role Setpoints.Pressure)
+ * takes its engineering limits, outside which no value is written to the machine. Errors name the field.
  */
 
 import { ApiError, get, post, request } from "../api";
@@ -12,7 +13,10 @@ import type { Page } from "../types";
 
 type Level = "enterprise" | "site" | "area" | "work_center" | "work_unit";
 
-interface Binding { name: string; node_id: string; data_type: string | null; access: string }
+interface Binding {
+  name: string; node_id: string; data_type: string | null; access: string;
+  min_value: number | null; max_value: number | null;
+}
 
 interface Equipment {
   id: number;
@@ -130,15 +134,35 @@ export function render(root: HTMLElement, args: string[]): void {
     const nodeId = h("input", { name: "node_id", placeholder: "nsu=urn:vendor:press;s=Press2.State", "data-testid": "binding-node" });
     const access = h("select", { name: "access", "data-testid": "binding-access" },
       ["read", "write", "read_write", "method"].map((a) => h("option", { value: a }, a)));
+    const limit = (name: string, placeholder: string): HTMLInputElement =>
+      h("input", { name, placeholder, inputmode: "decimal", size: 8, "data-testid": `binding-${name}`,
+        title: "engineering limit: no value beyond it is written to the machine (empty: none)" });
+    const low = limit("min_value", "min");
+    const high = limit("max_value", "max");
     const bindingResult = h("div", { class: "status", "data-testid": "binding-result" });
-    const bindingForm = h("form", { class: "toolbar", "data-testid": "binding-form" }, role, nodeId, access,
+    const bindingForm = h("form", { class: "toolbar", "data-testid": "binding-form" }, role, nodeId, access, low, high,
       h("button", { type: "submit" }, "Bind"));
+    /** The limit typed in ``input``: null when empty, else a finite number; throws naming the field. */
+    const bound = (input: HTMLInputElement): number | null => {
+      const text = input.value.trim();
+      if (!text) return null;
+      const value = Number(text);
+      if (!Number.isFinite(value)) throw new Error(`${input.name}: ${JSON.stringify(text)} is not a finite number`);
+      return value;
+    };
     bindingForm.addEventListener("submit", async (event) => {
       event.preventDefault();
       if (!role.value.trim()) { notice(bindingResult, "error", "role: name what the node is for (state, good_count ...)"); return; }
+      let limits: { min_value: number | null; max_value: number | null };
+      try {
+        limits = { min_value: bound(low), max_value: bound(high) };
+      } catch (error) {
+        notice(bindingResult, "error", (error as Error).message);
+        return;
+      }
       try {
         await request("PUT", `/equipment/${unit.id}/node-bindings/${encodeURIComponent(role.value.trim())}`,
-          { node_id: nodeId.value.trim(), access: access.value });
+          { node_id: nodeId.value.trim(), access: access.value, ...limits });
         await load(unit.id);
         notice(detail.querySelector<HTMLElement>("[data-testid=binding-result]")!, "ok", `${role.value.trim()} bound.`);
       } catch (error) {
@@ -151,9 +175,11 @@ export function render(root: HTMLElement, args: string[]): void {
       h("h3", {}, "Node bindings"),
       unit.node_bindings.length
         ? h("table", { class: "grid compact", "data-testid": "bindings" },
-          h("thead", {}, h("tr", {}, ["Role", "Node", "Access"].map((c) => h("th", {}, c)))),
+          h("thead", {}, h("tr", {}, ["Role", "Node", "Access", "Limits"].map((c) => h("th", {}, c)))),
           h("tbody", {}, unit.node_bindings.map((b) => h("tr", { "data-binding": b.name },
-            h("td", {}, b.name), h("td", {}, h("code", {}, b.node_id)), h("td", {}, b.access)))))
+            h("td", {}, b.name), h("td", {}, h("code", {}, b.node_id)), h("td", {}, b.access),
+            h("td", { "data-testid": "binding-limits" }, b.min_value === null && b.max_value === null ? ""
+              : `${b.min_value ?? "−∞"} .. ${b.max_value ?? "∞"}`)))))
         : h("p", { class: "muted", "data-testid": "bindings" }, "No node bound yet."),
       editable ? bindingForm : null, bindingResult);
   }
