@@ -225,6 +225,10 @@ async def test_run(context: ContextDep, user: Engineer, body: TestRunRequest) ->
     await instances.start_instance(client, context.store, process_id, task_queue=context.settings.task_queue,
                                    variables=body.variables, started_by=f"{user.username} ({TRIAL_USER})",
                                    version=version, workflow_id=workflow_id)
-    outcome = await drive(client, workflow_id, body.complete_user_tasks, body.timeout,
-                          proof_key=context.settings.update_proof_key)
+    try:
+        outcome = await drive(client, workflow_id, body.complete_user_tasks, body.timeout,
+                              proof_key=context.settings.update_proof_key)
+    except Exception:  # the state could not be read (or a completion failed): the trial is not left running
+        await end_trial(client, workflow_id, f"{TRIAL_USER}: the test run failed")
+        raise
     return TestRunOutcome(process_id=process_id, version=version, instance_id=workflow_id, **outcome)
