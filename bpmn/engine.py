@@ -138,6 +138,7 @@ class UserTaskView:
     form_schema: dict[str, Any] | None = None
     documentation: str | None = None
     context: dict[str, Any] = field(default_factory=dict)
+    signature: str | None = None  # the task header "signature": completing it needs an e-signature with this meaning
 
 
 def plain_json(value: Any) -> Any:
@@ -596,6 +597,7 @@ class ProcessRun:
             form_schema=ext.form_schema,
             documentation=spec.documentation,
             context=plain_json(context),
+            signature=(ext.headers.get("signature") or "").strip() or None,
         )
 
     def validate_user_task(self, task_id: str, data: Any, *, only_form_fields: bool = True) -> None:

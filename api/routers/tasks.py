@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 
 from api.deps import ApiContext, ContextDep, Principal, TaskWorker
+from api.e_signature import check_signature
 from api.pagination import Page, Paging
 from api.payload_limits import require_small
 from api.schemas.tasks import TaskCompletion, TaskOut
@@ -55,6 +56,7 @@ def task_out(task: HumanTask | InboxEntry, now: datetime | None = None) -> TaskO
         due_at=task.due_at, overdue=bool(is_open and task.due_at and task.due_at < moment), priority=task.priority,
         form_key=task.form_key, form_schema=dict(task.form_schema or {}), documentation=task.documentation,
         context=dict(task.context or {}), four_eyes=task.four_eyes, requested_by=task.requested_by,
+        signature=task.signature,
         created_at=task.created_at, completed_at=task.completed_at, completed_by=task.completed_by,
         result=task.result, closed_reason=task.closed_reason,
     )
@@ -185,10 +187,12 @@ async def unclaim(context: ContextDep, user: TaskWorker, task_id: str) -> TaskOu
 
 
 @router.post("/{task_id}/complete", response_model=TaskOut,
-             responses={403: {"description": "not the assignee / not in a candidate group / four-eyes"},
+             responses={403: {"description": "not the assignee / not in a candidate group / four-eyes / wrong "
+                                             "password for a task marked for signature"},
                         409: {"description": "completed by someone else, cancelled, or no longer pending"},
                         413: {"description": "form data over MOM_MAX_VARIABLES_BYTES"},
-                        422: {"description": "form data invalid: errors per field"}})
+                        422: {"description": "form data invalid: errors per field (password: a task marked "
+                                             "for signature needs it)"}})
 async def complete(context: ContextDep, user: TaskWorker, task_id: str, body: TaskCompletion,
                    background: BackgroundTasks) -> TaskOut:
     require_small(context.settings, "data", body.data)
@@ -203,6 +207,7 @@ async def complete(context: ContextDep, user: TaskWorker, task_id: str, body: Ta
         if errors:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, {"message": _invalid(task_id, errors),
                                                                         "errors": errors})
+        check_signature(session, task, user, body.password)
         return task_out(task), False
 
     task, done = await context.db(check, write=False)

@@ -30,6 +30,8 @@ class TaskOut(BaseModel):
     context: dict[str, Any]
     four_eyes: bool
     requested_by: str | None
+    signature: str | None = Field(default=None, description="completing it is an e-signature with this meaning "
+                                  "(e.g. 'approved by'): send your password with the completion")
     created_at: datetime
     completed_at: datetime | None
     completed_by: str | None
@@ -40,3 +42,5 @@ class TaskOut(BaseModel):
 class TaskCompletion(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict, description="the form data (validated against form_schema)")
     reason: str | None = Field(default=None, max_length=500, description="why (kept in the audit log)")
+    password: str | None = Field(default=None, max_length=1000, description="your password again, for a task "
+                                 "marked for signature (see TaskOut.signature); checked, never stored")

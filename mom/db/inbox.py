@@ -108,6 +108,7 @@ def open_workflow_tasks(
             # who requested: the instance's starter as the server recorded it from the token (the
             # instance row, else the workflow's start input), never process data (issue J.2)
             requested_by=(instance.started_by if instance else None) or requested_by,
+            signature=str(view["signature"])[:200] if view.get("signature") else None,
             candidate_group_rows=[TaskCandidateGroup(group_name=g) for g in groups],
             candidate_user_rows=[TaskCandidateUser(user_name=u) for u in users],
         )
@@ -212,6 +213,10 @@ def mark_task_completed(
     action = "task.completed"
     if isinstance(approved, bool):
         action = "task.approved" if approved else "task.rejected"
+    details: dict[str, Any] = {"name": task.name, "element": task.element_id, "workflow_id": task.workflow_id,
+                               "result": result}
+    if task.signature:  # an e-signature (the API checked the password): who, when, and what it means
+        details["signature"] = {"meaning": task.signature, "signed_by": user, "signed_at": now}
     append_audit_entry(
         session,
         actor=user,
@@ -219,8 +224,7 @@ def mark_task_completed(
         entity_type="human task",
         entity_id=task.workflow_task_id or task.id,
         reason=reason,
-        details={"name": task.name, "element": task.element_id, "workflow_id": task.workflow_id,
-                 "result": result},
+        details=details,
         at=now,
     )
     session.flush()

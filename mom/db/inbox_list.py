@@ -56,6 +56,7 @@ class InboxEntry(NamedTuple):
     context: dict[str, Any]
     four_eyes: bool
     requested_by: str | None
+    signature: str | None
     created_at: datetime
     completed_at: datetime | None
     completed_by: str | None

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from api_client import Api
+from api_client import PASSWORD, Api
 from plant_data import seed_plant
 from temporalio.client import Client
 from test_api_inbox import DIAGRAMS, wait_for_status, wait_for_task
@@ -168,3 +168,44 @@ async def test_a_diagram_cannot_name_the_requester(api: Api, worker: None, setti
     refused = await api.post(f"/tasks/{task['task_id']}/complete", "sam", json=body)
     assert refused.status_code == 403 and "four eyes" in refused.json()["detail"], refused.text
     assert (await api.post(f"/tasks/{task['task_id']}/complete", "sue", json=body)).status_code == 200
+
+
+def signed_approval() -> bytes:
+    """approval.bpmn with its task marked for an e-signature meaning 'approved by'."""
+    return (DIAGRAMS / "approval.bpmn").read_text().replace(
+        '<zeebe:assignmentDefinition candidateGroups="supervisors" />',
+        '<zeebe:assignmentDefinition candidateGroups="supervisors" />\n'
+        '        <zeebe:taskHeaders>\n'
+        '          <zeebe:header key="signature" value="approved by" />\n'
+        '        </zeebe:taskHeaders>',
+    ).replace('id="approval"', 'id="approval_signed"').encode()
+
+
+async def test_a_task_marked_for_signature_needs_the_password_again(
+        api: Api, worker: None, settings: Settings) -> None:
+    deployed = await api.post("/process-definitions", "erin",
+                              files={"file": ("approval_signed.bpmn", signed_approval(), "application/xml")})
+    assert deployed.status_code == 201, deployed.text
+    started = await api.post("/instances", "sam", json={"process_id": "approval_signed",
+                                                        "variables": {"order_id": "PO-S", "qty": 2, "new_qty": 3}})
+    assert started.status_code == 201, started.text
+    workflow_id = started.json()["workflow_id"]
+    task = await wait_for_task(api, workflow_id)
+    assert task["signature"] == "approved by"
+    url, data = f"/tasks/{task['task_id']}/complete", {"approved": True, "comment": "signed"}
+
+    missing = await api.post(url, "sue", json={"data": data})
+    assert missing.status_code == 422 and "password" in missing.json()["detail"]["errors"], missing.text
+    wrong = await api.post(url, "sue", json={"data": data, "password": "not-sues-password"})
+    assert wrong.status_code == 403 and "password" in wrong.json()["detail"], wrong.text
+    assert (await api.get(f"/tasks/{task['task_id']}", "sue")).json()["status"] == "open"
+
+    done = await api.post(url, "sue", json={"data": data, "password": PASSWORD})
+    assert done.status_code == 200, done.text
+    assert done.json()["completed_by"] == "sue" and "password" not in done.json()["result"]
+    await wait_for_status(api, workflow_id, "completed")
+    signed = await wait_for_audit(settings, action="task.approved", entity_id=task["task_id"])
+    assert len(signed) == 1 and signed[0].actor == "sue"
+    signature = signed[0].details["signature"]
+    assert (signature["meaning"], signature["signed_by"]) == ("approved by", "sue") and signature["signed_at"]
+    assert PASSWORD not in str(signed[0].details)

@@ -21,6 +21,11 @@ export function taskView(task: Task, options: TaskViewOptions): HTMLElement {
   const form = renderForm(task.form_schema ?? {}, { big: options.big });
   const mine = task.assignee === me;
   const fourEyesBlocked = task.four_eyes && task.requested_by === me;
+  // a task marked for signature: the password again, sent with the completion, never kept
+  const password = task.signature
+    ? h("input", { type: "password", autocomplete: "current-password", "data-testid": "signature-password",
+        "aria-label": `Password: electronic signature (${task.signature})` })
+    : null;
 
   async function act(action: "claim" | "unclaim"): Promise<void> {
     try {
@@ -39,19 +44,26 @@ export function taskView(task: Task, options: TaskViewOptions): HTMLElement {
       notice(status, "error", `The form has a value that is not valid JSON: ${String(error)}`);
       return;
     }
+    if (password && !password.value) {
+      notice(status, "error", `Enter your password to sign (${task.signature}).`);
+      password.focus();
+      return;
+    }
     button.disabled = true;
     try {
-      const done = await post<Task>(`/tasks/${encodeURIComponent(task.task_id)}/complete`, { data });
+      const body = password ? { data, password: password.value } : { data };
+      const done = await post<Task>(`/tasks/${encodeURIComponent(task.task_id)}/complete`, body);
       notice(status, "ok", `Completed “${task.name}”`);
       options.onChange(done);
     } catch (error) {
       const fields = error instanceof ApiError ? error.fieldErrors : {};
       form.showErrors(fields);
-      notice(status, "error", Object.keys(fields).length
+      notice(status, "error", Object.keys(fields).length && !("password" in fields)
         ? "Not completed: correct the marked fields."
         : errorText(error));
     } finally {
       button.disabled = false;
+      if (password) password.value = "";
     }
   }
 
@@ -83,6 +95,10 @@ export function taskView(task: Task, options: TaskViewOptions): HTMLElement {
       mine ? h("button", { "data-testid": "unclaim", class: options.big ? "big" : null, onclick: () => void act("unclaim") }, "Release") : null),
     options.extra?.(form) ?? null,
     h("h3", {}, "Form"), form.element,
+    password ? h("div", { class: "signature", "data-testid": "signature" },
+      h("p", { class: "notice info" }, `Electronic signature: completing this task signs it as “${task.signature}” `
+        + `by ${me ?? "you"}. Enter your password again.`),
+      h("label", {}, "Password ", password)) : null,
     h("div", { class: "actions" }, completeButton),
     status);
 }

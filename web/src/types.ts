@@ -119,6 +119,8 @@ export interface Task {
   context: Record<string, unknown>;
   four_eyes: boolean;
   requested_by: string | null;
+  /** Completing it is an electronic signature with this meaning: the password is asked again. */
+  signature?: string | null;
   created_at: string;
   completed_by: string | null;
 }

@@ -144,6 +144,8 @@ class HumanTask(Base):
     work_center: Mapped[str | None] = mapped_column(sa.String(400))
     four_eyes: Mapped[bool] = mapped_column(default=False)
     requested_by: Mapped[str | None] = mapped_column(sa.String(100))
+    # the meaning of the e-signature completing it needs (the task header "signature"), else None
+    signature: Mapped[str | None] = mapped_column(sa.String(200))
     closed_reason: Mapped[str | None] = mapped_column(sa.String(200))
 
     candidate_group_rows: Mapped[list[TaskCandidateGroup]] = relationship(
