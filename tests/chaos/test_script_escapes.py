@@ -269,3 +269,16 @@ def test_mom_lint_refuses_the_issue_reproduction_naming_element_and_line(tmp_pat
     assert f"escape.bpmn:{script_line} [{element}]" in output, output  # 'mro' is on line 1 of the script
     assert "script, line 1: attribute 'mro' is not allowed" in output, output
     traps.assert_nothing_happened()
+
+
+@pytest.mark.parametrize("code", ["y = now.real", "f = lambda: 0\ny = f.count", "y = (x for x in [1]).index(1)"])
+def test_an_attribute_listed_for_another_type_passes_lint_and_is_an_incident_naming_the_element(code: str) -> None:
+    """The attribute allowlist is checked again at run time, on the type of the object actually there."""
+    xml, element = script_diagram(code)
+    compile_diagram(xml, "escape.bpmn", known_task_types())  # every name is listed for some type
+    run = ProcessRun.start(bundle_without_lint(xml), {})
+    with pytest.raises(EngineIncident) as incident:
+        run.advance()
+    assert incident.value.element_id == element, incident.value
+    assert "is not allowed" in str(incident.value), incident.value
+    assert "end" not in run.completed
