@@ -1,15 +1,17 @@
 # One image for the API (with the web UI), the cloud worker, edge workers and the plant simulator.
 
 # The web UI, built from the committed lock file as `make install` builds it (nothing from a CDN at
-# run time). IBM_TELEMETRY_DISABLED: the Carbon packages' install step would start a reporter that
-# phones home.
+# run time). IBM_TELEMETRY_DISABLED, SCARF_ANALYTICS: the Carbon packages' and swagger-ui-dist's install
+# steps would start reporters that phone home.
 FROM node:20-slim AS web
 ENV IBM_TELEMETRY_DISABLED=true
+ENV SCARF_ANALYTICS=false
 WORKDIR /web
 COPY web/package.json web/package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY web/index.html web/vite.config.ts web/tsconfig.json ./
 COPY web/src ./src
+COPY web/scripts ./scripts
 RUN npm run build
 
 FROM python:3.11-slim

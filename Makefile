@@ -10,10 +10,11 @@ STAMP := $(VENV)/.installed
 
 # The web UI (web/): npm ci from the committed lock file, then the Vite build into web/dist, which
 # the API serves under /ui/. Rebuilt only when the lock file or a source changes. The Carbon packages'
-# install step would start IBM's telemetry reporter (it phones home): plants are air-gapped, so it is off.
+# install step would start IBM's telemetry reporter and swagger-ui-dist's Scarf step its analytics (both
+# phone home): plants are air-gapped, so both are off.
 NPM ?= npm
 WEB_BUILT := web/dist/index.html
-WEB_SOURCES := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json web/package.json
+WEB_SOURCES := $(shell find web/src web/scripts -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json web/package.json
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +23,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 web/node_modules/.package-lock.json: web/package-lock.json
-	cd web && IBM_TELEMETRY_DISABLED=true $(NPM) ci --no-audit --no-fund
+	cd web && IBM_TELEMETRY_DISABLED=true SCARF_ANALYTICS=false $(NPM) ci --no-audit --no-fund
 
 $(WEB_BUILT): web/node_modules/.package-lock.json $(WEB_SOURCES)
 	cd web && $(NPM) run build

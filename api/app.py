@@ -25,6 +25,7 @@ from api.routers import (
     users,
 )
 from api.routers import lint as modeler_checks
+from api.security_headers import SecurityHeaders
 from api.web import mount_web_ui
 from mom import heap
 from mom.db import create_database_engine, create_session_factory
@@ -49,8 +50,9 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
     engine = create_database_engine(cfg.effective_database_url)
     if migrate:
         upgrade_engine(engine)
-    app = FastAPI(title="Smart MOM", version="0.1.0", lifespan=_serving,
+    app = FastAPI(title="Smart MOM", version="0.1.0", lifespan=_serving, docs_url=None, redoc_url=None,
                   description="Manufacturing operations as BPMN processes on durable Temporal workflows")
+    app.add_middleware(SecurityHeaders)  # CSP, no framing, nosniff, no referrer (api.security_headers)
     app.state.settings = cfg
     app.state.context = ApiContext(settings=cfg, sessions=create_session_factory(engine),
                                    store=ProcessStore(cfg.data_dir), temporal_client=temporal_client)

@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
+from api.docs import mount_docs
+
 WEB_PATH = "/ui"
 DEFAULT_DIST = Path(__file__).resolve().parent.parent / "web" / "dist"
 
@@ -26,6 +28,7 @@ def mount_web_ui(app: FastAPI, dist: Path | None = None) -> bool:
     if not (folder / "index.html").is_file():
         return False
     app.mount(WEB_PATH, StaticFiles(directory=folder, html=True), name="web-ui")
+    mount_docs(app, folder)
 
     @app.get("/", include_in_schema=False)
     def to_web_ui() -> RedirectResponse:

@@ -198,6 +198,7 @@ def test_the_image_builds_the_web_ui_from_every_source_file() -> None:
     assert ["RUN", "npm", "ci", "--no-audit", "--no-fund"] in stage
     assert ["RUN", "npm", "run", "build"] in stage
     assert ["ENV", "IBM_TELEMETRY_DISABLED=true"] in stage, "the Carbon packages' telemetry must be off (air-gapped)"
+    assert ["ENV", "SCARF_ANALYTICS=false"] in stage, "swagger-ui-dist's Scarf analytics must be off (air-gapped)"
 
 
 def test_the_image_serves_the_web_ui_where_the_api_looks() -> None:

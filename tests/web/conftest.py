@@ -125,6 +125,9 @@ async def browsing(browser: Browser, base_url: str, artifacts_dir: Path,
     page.on("request", lambda r: session.requests.append(r.url))
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
+    refused: list[str] = []  # what the server's Content-Security-Policy made the browser refuse
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     yield session
     await context.close()
     assert not errors, f"JavaScript errors in the page: {errors}"
+    assert not refused, f"the Content-Security-Policy refused: {refused}"
