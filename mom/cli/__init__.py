@@ -16,9 +16,9 @@ Handler = Callable[[argparse.Namespace], int]
 
 
 def _command_modules() -> list[ModuleType]:
-    from mom.cli import audit, demo, engine, migrate, monitor, oee, opcua, plant, schedule, stack, users
+    from mom.cli import audit, demo, engine, feel, migrate, monitor, oee, opcua, plant, schedule, stack, users
 
-    return [stack, engine, migrate, users, audit, schedule, opcua, plant, monitor, oee, demo]
+    return [stack, engine, migrate, users, audit, schedule, opcua, plant, monitor, oee, demo, feel]
 
 
 def build_parser() -> argparse.ArgumentParser:
