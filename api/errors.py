@@ -1,4 +1,6 @@
-"""Errors of the core mapped to HTTP: 404 not found, 409 conflict, 403 not permitted, 422 invalid.
+"""Errors of the core mapped to HTTP: 404 not found, 409 conflict, 403 not permitted, 422 invalid,
+503 with Retry-After when the database is busy or away (SQLite's "database is locked" after the busy
+timeout, a PostgreSQL lock timeout or lost connection): the client may try again, nothing was written.
 
 An error body never echoes the request back: FastAPI's validation errors carry the offending
 ``input`` (a 50 MB diagram came back as a 52 MB 422), so it is dropped, and every text in an error
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
@@ -44,7 +47,18 @@ def _json(code: int, detail: object) -> JSONResponse:
     return JSONResponse(status_code=code, content={"detail": bounded(detail)})
 
 
+RETRY_AFTER_S = 2
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(sa.exc.OperationalError)
+    async def database_busy(request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
+        cause = "busy: another write holds it" if "locked" in str(exc.orig).lower() else "not available"
+        return JSONResponse(status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+                            headers={"Retry-After": str(RETRY_AFTER_S)},
+                            content={"detail": f"{request.method} {request.url.path}: the database is {cause}; "
+                                               f"nothing was written, try again in {RETRY_AFTER_S} s"})
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{key: value for key, value in error.items() if key not in ("input", "url")}

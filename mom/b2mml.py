@@ -9,10 +9,31 @@ Every problem names the file, the line and the element; all problems of a file a
 once in a :class:`B2mmlError`. Unknown optional elements are ignored, as B2MML allows extension.
 Namespaces ``http://www.mesa.org/xml/B2MML`` and the versioned ``...B2MML-V0600`` style are read;
 ``B2MML_NS`` is written.
+
+Bounds (what ERP may send; each refusal names the file, line, element and value):
+
+- A DOCTYPE, entity declaration or entity reference is refused in any encoding (UTF-16 and UTF-32
+  too): the byte check sees only ASCII-compatible encodings, so the parsed tree is checked as well.
+- Quantities are finite decimals within :func:`mom.domain.values.check_stored_amount` (below 10^12,
+  at most 15 significant digits and 6 decimals: what both databases keep exactly), never floats.
+- IDs and codes are at most ``MAX_ID_CHARS`` (100) characters, the length of the order number,
+  product, material and lot columns; units at most ``MAX_UNIT_CHARS`` (20); descriptions, equipment
+  paths and parameter values have their own caps (``TEXT_LIMITS``). A request ID becomes an order
+  number, so it also has to be one the API can address (letters, digits and ``_.:/-``).
+- At most ``MAX_SCHEDULE_REQUESTS`` (1,000) production requests a document. Why a bound rather than
+  any size: an import is one transaction (all or nothing), and on SQLite a transaction holds the one
+  write lock of the database; every other writer waits for it (busy timeout 10 s) while it runs. The
+  import is done in bulk (about 550 orders a second on SQLite on a loaded 2-core machine;
+  ``bench/b2mml_import.py``), so a full document holds the lock for about 2 s, well within the busy
+  timeout; ERP sends larger plans as several documents.
+  Bounding the document keeps that wait short whatever ERP sends; without it, 10,000 requests held
+  the lock for 41.8 s and a concurrent ``POST /orders`` failed.
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,10 +55,21 @@ from mom.domain.exchange import (
     SegmentRequirement,
     SegmentResponse,
 )
-from mom.domain.values import Quantity, format_amount
+from mom.domain.values import Quantity, amount_problem, format_amount
 
 B2MML_NS = "http://www.mesa.org/xml/B2MML"
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+MAX_SCHEDULE_REQUESTS = 1_000
+MAX_ID_CHARS = 100
+MAX_UNIT_CHARS = 20
+MAX_SEQUENCE_DIGITS = 9
+MAX_PRIORITY = 1000
+"""Priorities from -1000 to 1000, as ``POST /orders`` takes them."""
+TEXT_LIMITS = {"UnitOfMeasure": MAX_UNIT_CHARS, "Description": 500, "EquipmentID": 600, "ValueString": 1000,
+               "ProcessSegmentID": 200}
+"""Longest text per element; any other element's text is an ID or code: at most ``MAX_ID_CHARS``."""
+ORDER_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/-]*")
+"""What an order number may be (``api.schemas.common.NUMBER``): the API addresses orders by it."""
 SCHEDULE_ROOTS = ("ProductionSchedule", "ProcessProductionSchedule", "SyncProductionSchedule")
 REQUEST_ROOTS = ("ProductionRequest",)
 PERFORMANCE_ROOTS = ("ProductionPerformance", "ProcessProductionPerformance")
@@ -81,14 +113,24 @@ def parse_document(data: bytes | str, source: str) -> etree._Element:
     raw = data.encode("utf-8") if isinstance(data, str) else data
     if len(raw) > MAX_DOCUMENT_BYTES:
         raise B2mmlError([Problem(source, None, None, f"{len(raw)} bytes; the limit is {MAX_DOCUMENT_BYTES}")])
+    refused = Problem(source, None, None, "DTDs and entity declarations are not allowed (a DOCTYPE or entity "
+                      "was found); send the document without them")
     if b"<!DOCTYPE" in raw.upper() or b"<!ENTITY" in raw.upper():
-        raise B2mmlError([Problem(source, None, None, "DTDs and entity declarations are not allowed")])
+        raise B2mmlError([refused])
     try:
         root = etree.fromstring(raw, parser=hardened_parser())
     except etree.XMLSyntaxError as exc:
         raise B2mmlError([Problem(source, _line(exc.lineno), None, f"malformed XML: {exc.msg}")]) from None
     if root is None:
         raise B2mmlError([Problem(source, None, None, "empty document")])
+    # Other encodings (UTF-16, UTF-32, EBCDIC) pass the byte check: ask the parsed tree instead.
+    info: Any = root.getroottree().docinfo
+    if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
+        raise B2mmlError([refused])
+    entity = next(root.iter(etree.Entity), None)
+    if entity is not None:
+        raise B2mmlError([Problem(source, _line(entity.sourceline), None, f"entity reference {entity.text} is not "
+                                  "allowed; write the text itself")])
     if not _is_b2mml(root):
         raise B2mmlError(
             [
@@ -128,6 +170,11 @@ class _Reader:
             if required:
                 self.problem(element, f"<{name}> is required and must not be empty")
             return None
+        limit = TEXT_LIMITS.get(name, MAX_ID_CHARS)
+        if len(value) > limit:
+            self.problem(element, f"<{name}> is {len(value)} characters long ('{value[:40]}...'); "
+                                  f"the limit is {limit}")
+            return None
         return value
 
     def time(self, element: etree._Element, name: str) -> datetime | None:
@@ -156,20 +203,28 @@ class _Reader:
             amount = Decimal(value)
         except InvalidOperation:
             amount = Decimal("NaN")
-        if not amount.is_finite() or amount < 0:
+        if amount.is_finite() and amount < 0:
             self.problem(node, f"<QuantityString> '{value}' is not a non-negative number")
+            return None
+        problem = amount_problem(amount) if amount.is_finite() else "is not a number"
+        if problem is not None:
+            self.problem(node, f"<QuantityString> '{value[:40]}' {problem}")
             return None
         return Quantity(amount, unit)
 
-    def integer(self, element: etree._Element, name: str) -> int | None:
+    def integer(self, element: etree._Element, name: str, *, bound: int) -> int | None:
         value = self.text(element, name)
         if value is None:
             return None
         try:
-            return int(value)
+            number = int(value)
         except ValueError:
             self.problem(element, f"<{name}> '{value}' is not a whole number")
             return None
+        if abs(number) > bound:
+            self.problem(element, f"<{name}> '{value}' is out of range: from -{bound} to {bound}")
+            return None
+        return number
 
     # -- schedule --------------------------------------------------------------------------
 
@@ -195,8 +250,13 @@ class _Reader:
             if key is not None:
                 parameters[key] = value
         equipment = self.child(element, "EquipmentRequirement")
+        segment_id = self.text(element, "ID", required=True) or ""
+        if segment_id.isdigit() and len(segment_id) > MAX_SEQUENCE_DIGITS:
+            self.problem(element, f"<ID> '{segment_id[:40]}' is a number too large for a job order sequence "
+                                  f"(at most {MAX_SEQUENCE_DIGITS} digits)")
+            segment_id = ""
         return SegmentRequirement(
-            id=self.text(element, "ID", required=True) or "",
+            id=segment_id,
             operation=self.text(element, "ProcessSegmentID"),
             equipment=None if equipment is None else self.text(equipment, "EquipmentID"),
             earliest_start=self.time(element, "EarliestStartTime"),
@@ -207,6 +267,9 @@ class _Reader:
 
     def request(self, element: etree._Element) -> ProductionRequest:
         request_id = self.text(element, "ID", required=True) or ""
+        if request_id and not ORDER_NUMBER.fullmatch(request_id):
+            self.problem(element, f"production request ID '{request_id}' cannot be an order number: use letters, "
+                                  "digits and _ . : / - only, starting with a letter or digit")
         product = self.text(element, "ProductProductionRuleID") or self.text(element, "ProductDefinitionID")
         segments = [self.segment(node) for node in self.children(element, "SegmentRequirement")]
         produced = [m for m in self.material_requirements(element) if m.use == MaterialUse.PRODUCED]
@@ -227,7 +290,7 @@ class _Reader:
             product_code=product,
             quantity=quantity,
             description=self.text(element, "Description"),
-            priority=self.integer(element, "Priority"),
+            priority=self.integer(element, "Priority", bound=MAX_PRIORITY),
             start_time=self.time(element, "StartTime"),
             end_time=self.time(element, "EndTime"),
             segments=tuple(segments),
@@ -235,11 +298,16 @@ class _Reader:
 
     def schedule(self, element: etree._Element) -> ProductionSchedule:
         location = self.child(element, "Location")
-        requests = [self.request(node) for node in self.children(element, "ProductionRequest")]
+        nodes = list(self.children(element, "ProductionRequest"))
+        if len(nodes) > MAX_SCHEDULE_REQUESTS:
+            self.problem(element, f"{len(nodes)} production requests; a schedule carries at most "
+                                  f"{MAX_SCHEDULE_REQUESTS}: send it as several documents")
+            return ProductionSchedule(id="", requests=())
+        requests = [self.request(node) for node in nodes]
         if not requests:
             self.problem(element, "a production schedule needs at least one <ProductionRequest>")
-        ids = [r.id for r in requests]
-        for duplicate in sorted({i for i in ids if ids.count(i) > 1}):
+        counts = Counter(r.id for r in requests)
+        for duplicate in sorted(i for i, n in counts.items() if n > 1):
             self.problem(element, f"production request ID '{duplicate}' appears more than once")
         return ProductionSchedule(
             id=self.text(element, "ID") or "",
@@ -330,6 +398,9 @@ def read_production_schedule(data: bytes | str, source: str = "<b2mml>") -> Prod
             published_at=parts[0].published_at if parts else None,
             location=parts[0].location if parts else None,
         )
+        if len(schedule.requests) > MAX_SCHEDULE_REQUESTS:
+            reader.problem(root, f"{len(schedule.requests)} production requests; a message carries at most "
+                                 f"{MAX_SCHEDULE_REQUESTS}: send it as several messages")
     if reader.problems:
         raise B2mmlError(reader.problems)
     return schedule

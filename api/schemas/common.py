@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, Field, PlainSerializer
 
-from mom.domain.values import format_amount
+from mom.domain.values import AMOUNT_BOUNDS, amount_problem, format_amount
 
 NUMBER = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}$"
 """Order, lot and similar numbers: what ERP sends, no spaces."""
@@ -27,7 +27,16 @@ UtcTime = Annotated[AwareDatetime, AfterValidator(_to_utc),
                     Field(description="ISO 8601 with a time zone, e.g. 2026-03-02T06:00:00Z")]
 Reason = Annotated[str | None, Field(default=None, max_length=500, pattern=TEXT,
                                      description="why (kept in the audit log)")]
-Amount = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=6, allow_inf_nan=False,
-                                  description="a positive quantity: at most 12 integer digits and 6 decimals")]
+def _storable(value: Decimal) -> Decimal:
+    problem = amount_problem(value)
+    if problem is not None:
+        raise ValueError(f"'{value}' {problem}")
+    return value
+
+
+Amount = Annotated[Decimal, Field(gt=0, allow_inf_nan=False,
+                                  description=f"a positive quantity: {AMOUNT_BOUNDS} (what both databases keep "
+                                              "exactly)"),
+                   AfterValidator(_storable)]
 AmountOut = Annotated[Decimal, PlainSerializer(format_amount, return_type=str, when_used="json"),
                      Field(description="a decimal amount as a string, e.g. \"12.5\"")]

@@ -151,6 +151,41 @@ def append_audit_entry(
     return entry
 
 
+def append_audit_entries(session: Session, entries: Sequence[dict[str, Any]]) -> list[AuditEntry]:
+    """Add entries (each the keyword arguments of :func:`append_audit_entry`) at the end of the
+    chain, in order: the head locked once, the entries written in one flush (bulk imports: a
+    1,000-request B2MML schedule). The same entries and hashes as appending them one by one."""
+    for wanted in entries:
+        if not wanted.get("actor"):
+            raise ValueError(f"audit entry '{wanted.get('action')}': actor is required (who did it)")
+    noted = _NOTED.get()
+    head = session.get(AuditHead, HEAD_ID, with_for_update=True, populate_existing=True)
+    if head is None:
+        head = AuditHead(id=HEAD_ID, seq=0, hash=GENESIS_HASH)
+        session.add(head)
+    added = []
+    for given in entries:
+        details = {**(given.get("details") or {}), "noted": noted} if noted else given.get("details")
+        seq = head.seq + 1
+        fields: dict[str, Any] = {
+            "seq": seq,
+            "at": (given.get("at") or utcnow()).astimezone(UTC),
+            "actor": given["actor"],
+            "action": given["action"],
+            "entity_type": given["entity_type"],
+            "entity_id": str(given["entity_id"]),
+            "reason": given.get("reason"),
+            "details": json.loads(canonical_json(details or {})),
+        }
+        digest = entry_hash(prev_hash=head.hash, **fields)
+        added.append(AuditEntry(prev_hash=head.hash, hash=digest, **fields))
+        head.seq = seq
+        head.hash = digest
+    session.add_all(added)
+    session.flush()
+    return added
+
+
 def lock_audit_head(session: Session) -> None:
     """Queue up behind every other audited write of the database until this transaction ends
     (``SELECT ... FOR UPDATE`` of the chain head on PostgreSQL; SQLite's write lock does the same).

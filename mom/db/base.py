@@ -19,8 +19,45 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-QUANTITY = sa.Numeric(18, 6)
-"""Quantities of material: 12 integer digits, 6 decimals."""
+class ExactQuantity(sa.TypeDecorator[Decimal]):
+    """NUMERIC(18, 6) read back as the Decimal that was written, on both databases.
+
+    PostgreSQL keeps the decimal itself. SQLite keeps a double in a NUMERIC column, and SQLAlchemy
+    reads it back with ``"%.6f"``, which shows the double's error (``999999999999.999`` came back
+    as ``999999999999.999023``). Here the double is read with the 15 significant digits it holds
+    exactly, so every amount within :func:`mom.domain.values.check_stored_amount` (15 digits) comes
+    back unchanged. The column's DDL is the same NUMERIC(18, 6): no migration.
+    """
+
+    impl = sa.Numeric(18, 6)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(sa.Numeric(18, 6, asdecimal=False))
+        return dialect.type_descriptor(sa.Numeric(18, 6))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite" and isinstance(value, Decimal) and value.is_finite():
+            return float(value)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None or isinstance(value, Decimal):
+            return value
+        if isinstance(value, int):
+            return Decimal(value).quantize(SCALE) if abs(value) < 10**20 else Decimal(value)
+        if isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                return Decimal(str(value))
+            exact = Decimal(f"{value:.15g}")
+            return exact.quantize(SCALE) if abs(exact) < 10**20 else exact
+        return Decimal(str(value))
+
+
+SCALE = Decimal("0.000001")
+QUANTITY = ExactQuantity()
+"""Quantities of material: 12 integer digits, 6 decimals (exact up to 15 significant digits)."""
 
 
 class UtcDateTime(sa.TypeDecorator[datetime]):

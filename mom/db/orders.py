@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -36,7 +37,7 @@ from mom.domain import (
     is_terminal,
 )
 from mom.domain.status import allowed_transitions
-from mom.domain.values import format_amount, to_decimal
+from mom.domain.values import check_stored_amount, format_amount, to_decimal
 
 DEFAULT_UNIT = "pcs"
 
@@ -62,12 +63,34 @@ def create_production_order(
     ):
         raise RecordConflict(f"production order '{order_number}' already exists")
     product = get_product(session, code=product_code)
-    amount = to_decimal(quantity, field=f"production order {order_number} quantity")
+    check_stored_amount(quantity, field=f"production order {order_number} quantity")
+    revision = effective_revision(session, product_code=product_code, at=revision_at) if explode else None
+    order = new_production_order(
+        session, order_number=order_number, product=product, revision=revision, quantity=quantity,
+        unit=unit, due_at=due_at, priority=priority, source=source)
+    session.add(order)
+    session.flush()
+    append_audit_entry(session, actor=actor, **received_entry(order, product_code, revision))
+    return order
+
+
+def new_production_order(
+    session: Session,
+    *,
+    order_number: str,
+    product: ProductDefinition,
+    revision: ProductRevision | None,
+    quantity: Decimal | int | str,
+    unit: str | None = None,
+    due_at: datetime | None = None,
+    priority: int = 0,
+    source: str = "erp",
+) -> ProductionOrder:
+    """A received order not added to the session yet, with one job order per operation of
+    ``revision`` (none without one); the quantity within the stored bounds, else DomainError."""
+    amount = check_stored_amount(quantity, field=f"production order {order_number} quantity")
     if amount <= 0:
         raise DomainError(f"production order {order_number}: quantity {format_amount(amount)} must be positive")
-    revision: ProductRevision | None = None
-    if explode:
-        revision = effective_revision(session, product_code=product_code, at=revision_at)
     order = ProductionOrder(
         order_number=order_number,
         product_definition_id=product.id,
@@ -79,37 +102,36 @@ def create_production_order(
         source=source,
         status=ProductionOrderStatus.RECEIVED,
     )
-    if revision is not None:
-        for operation in revision.operations:
-            order.job_orders.append(
-                JobOrder(
-                    sequence=operation.sequence,
-                    operation=operation.name,
-                    routing_operation_id=operation.id,
-                    work_center_id=operation.work_center_id,
-                    quantity=amount,
-                    parameters=dict(operation.recipe_parameters),
-                    status=JobOrderStatus.PLANNED,
-                )
+    for operation in revision.operations if revision is not None else ():
+        order.job_orders.append(
+            JobOrder(
+                sequence=operation.sequence,
+                operation=operation.name,
+                routing_operation_id=operation.id,
+                work_center_id=operation.work_center_id,
+                quantity=amount,
+                parameters=dict(operation.recipe_parameters),
+                status=JobOrderStatus.PLANNED,
             )
-    session.add(order)
-    session.flush()
-    append_audit_entry(
-        session,
-        actor=actor,
-        action="production_order.received",
-        entity_type="production order",
-        entity_id=order_number,
-        details={
+        )
+    return order
+
+
+def received_entry(order: ProductionOrder, product_code: str, revision: ProductRevision | None) -> dict[str, Any]:
+    """The audit entry (all but the actor) of a received order."""
+    return {
+        "action": "production_order.received",
+        "entity_type": "production order",
+        "entity_id": order.order_number,
+        "details": {
             "product": product_code,
             "revision": revision.revision if revision else None,
-            "quantity": str(amount),
+            "quantity": str(order.quantity),
             "unit": order.unit,
-            "source": source,
+            "source": order.source,
             "job_orders": len(order.job_orders),
         },
-    )
-    return order
+    }
 
 
 def _product_unit(session: Session, product: ProductDefinition) -> str:
@@ -141,7 +163,7 @@ def add_job_order(
     job = JobOrder(
         sequence=sequence,
         operation=operation,
-        quantity=order.quantity if quantity is None else to_decimal(quantity),
+        quantity=order.quantity if quantity is None else check_stored_amount(quantity, field="job order quantity"),
         work_center_id=work_center_id,
         planned_start=planned_start,
         planned_end=planned_end,
@@ -303,7 +325,7 @@ def change_production_order_quantity(
     and when a job order has already made more good parts than the new quantity."""
     order = get_production_order(session, order_id=order_id, for_update=True)
     _lock_job_orders(session, order)
-    amount = to_decimal(quantity, field=f"production order {order.order_number} quantity")
+    amount = check_stored_amount(quantity, field=f"production order {order.order_number} quantity")
     if amount <= 0:
         raise DomainError(f"production order {order.order_number}: quantity {format_amount(amount)} must be positive")
     if order.status not in QUANTITY_CHANGE_STATES:

@@ -1,4 +1,12 @@
-"""Value types: quantities with units."""
+"""Value types: quantities with units.
+
+Stored quantities (orders, job orders, lots: ``mom.db.base.QUANTITY``) are bounded by
+:func:`check_stored_amount`: finite, at most ``MAX_AMOUNT_DIGITS`` (15) significant digits, at most
+``MAX_AMOUNT_DECIMALS`` (6) decimals, below ``AMOUNT_LIMIT`` (10^12). Fifteen digits is what SQLite
+keeps exactly (its NUMERIC columns hold a double: 15 significant decimal digits round-trip, 16 or more
+do not); PostgreSQL's NUMERIC(18, 6) would keep more, but one bound on both databases means a value
+accepted is a value read back unchanged, wherever the plant runs.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +25,36 @@ def to_decimal(value: Decimal | int | float | str, *, field: str = "quantity") -
     if not result.is_finite():
         raise DomainError(f"{field}: '{value}' is not a finite number")
     return result
+
+
+MAX_AMOUNT_DIGITS = 15
+MAX_AMOUNT_DECIMALS = 6
+AMOUNT_LIMIT = Decimal(10) ** 12
+AMOUNT_BOUNDS = (f"a finite number below {AMOUNT_LIMIT:,.0f} with at most {MAX_AMOUNT_DIGITS} significant digits "
+                 f"and {MAX_AMOUNT_DECIMALS} decimals")
+
+
+def amount_problem(value: Decimal) -> str | None:
+    """Why ``value`` cannot be stored as a quantity (see the module docstring), or None."""
+    if not value.is_finite():
+        return f"is not {AMOUNT_BOUNDS}"
+    if abs(value) >= AMOUNT_LIMIT:
+        return f"is too large: the limit is {AMOUNT_BOUNDS}"
+    exponent = value.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > MAX_AMOUNT_DECIMALS:
+        return f"has more than {MAX_AMOUNT_DECIMALS} decimals: the limit is {AMOUNT_BOUNDS}"
+    if len(value.normalize().as_tuple().digits) > MAX_AMOUNT_DIGITS:
+        return f"has more than {MAX_AMOUNT_DIGITS} significant digits: the limit is {AMOUNT_BOUNDS}"
+    return None
+
+
+def check_stored_amount(value: Decimal | int | float | str, *, field: str = "quantity") -> Decimal:
+    """``value`` as a Decimal the database keeps exactly, or :class:`DomainError` naming ``field``."""
+    amount = to_decimal(value, field=field)
+    problem = amount_problem(amount)
+    if problem is not None:
+        raise DomainError(f"{field}: '{value}' {problem}")
+    return amount
 
 
 def format_amount(value: Decimal) -> str:
