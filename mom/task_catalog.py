@@ -33,16 +33,18 @@ CATALOG: dict[str, TaskType] = {
         TaskType("mom.raise_error", "Fail with a business error code (trying error paths)",
                  inputs=("code", "message")),
         # Machines (OPC UA), on the edge worker of the machine's site (queue edge-<site>).
-        TaskType("machine.load_recipe", "Store a job with its recipe on the machine (idempotent by job id)",
-                 runs="edge", timeout_seconds=60, inputs=("site", "endpoint", "machine", "job_id", "recipe")),
+        TaskType("machine.load_recipe", "Store a job with its recipe on the machine (idempotent by job id); "
+                 "a setpoint outside its limits or EURange is refused (SETPOINT_OUT_OF_RANGE)",
+                 runs="edge", timeout_seconds=60, inputs=("site", "endpoint", "machine", "job_id", "recipe", "limits")),
         TaskType("machine.start_job", "Start a stored job; refused in Held or Aborted (idempotent by job id)",
-                 runs="edge", timeout_seconds=60, inputs=("site", "endpoint", "machine", "job_id")),
+                 runs="edge", timeout_seconds=60, inputs=("site", "endpoint", "machine", "job_id", "recipe", "limits")),
         TaskType("machine.wait_job_end", "Wait for the job's end event from the machine",
                  runs="edge", timeout_seconds=24 * 3600, heartbeat_seconds=30,
                  inputs=("site", "endpoint", "machine", "job_id")),
         TaskType("machine.read", "Read machine variables", runs="edge", inputs=("site", "endpoint", "nodes")),
-        TaskType("machine.write", "Write a machine variable (typed by the node)", runs="edge",
-                 inputs=("site", "endpoint", "node", "value")),
+        TaskType("machine.write", "Write a machine variable (typed by the node); NaN, infinity or a value "
+                 "outside its limits or EURange is refused (SETPOINT_OUT_OF_RANGE)", runs="edge",
+                 inputs=("site", "endpoint", "node", "value", "limits")),
         TaskType("machine.call", "Call a machine method", runs="edge",
                  inputs=("site", "endpoint", "object", "method", "arguments")),
         # Records (ISA-95 data), in the cloud; see activities/records.py for the BPMN error codes.

@@ -298,6 +298,7 @@ class MachineServer:
                 self.machine.setpoints[sp], ua.VariantType.Double,
             )
             await node.set_writable()
+            await _make_analog_item(node)
             low, high = self.machine.config.setpoint_range(sp)
             await node.add_property(
                 _sid(f"{name}.Setpoints.{sp}.EURange", idx), ua.QualifiedName("EURange", 0),
@@ -550,6 +551,15 @@ async def _event_type(
             ua.get_default_value(vtype), varianttype=vtype,
         )
     return event_type
+
+
+async def _make_analog_item(node: Node) -> None:
+    """Type the variable AnalogItemType (it has an EURange), as OPC UA Part 8 describes setpoints."""
+    base = ua.NodeId(ua.Int32(ua.ObjectIds.BaseDataVariableType))
+    analog = ua.NodeId(ua.Int32(ua.ObjectIds.AnalogItemType))
+    has_type = ua.NodeId(ua.Int32(ua.ObjectIds.HasTypeDefinition))
+    await node.delete_reference(base, has_type, forward=True, bidirectional=False)
+    await node.add_reference(analog, has_type, forward=True, bidirectional=False)
 
 
 def _sid(identifier: str, idx: int) -> ua.NodeId:

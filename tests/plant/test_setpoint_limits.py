@@ -25,6 +25,7 @@ async def test_setpoints_serve_their_eu_range(machine_server):
         _, _, node = await _pressure(client)
         eu_range = await (await node.get_child("0:EURange")).read_value()
         assert (eu_range.Low, eu_range.High) == (0.0, 20.0)
+        assert (await node.read_type_definition()) == ua.NodeId(ua.ObjectIds.AnalogItemType)
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, 1e308, 20.5, -1.0])
