@@ -8,6 +8,7 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.acting import acting_person
 from mom.messages import broadcast_signal, publish_message
 from mom.process_store import ProcessStore
 from workflows.contracts import (
@@ -58,7 +59,7 @@ class MessagingActivities:
             self._client, request["name"], request.get("key"), request.get("variables"),
             task_queue=self._task_queue,
             message_id=request.get("message_id") or f"{info.workflow_id}:{info.activity_id}",
-            store=self._store,
+            store=self._store, published_for=acting_person(request),
         )
         return {"message_id": message.message_id}
 

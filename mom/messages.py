@@ -40,9 +40,11 @@ async def publish_message(
     ttl_seconds: float = DEFAULT_MESSAGE_TTL_SECONDS,
     message_id: str | None = None,
     store: ProcessStore | None = None,
+    published_for: str | None = None,
 ) -> MessageDelivery:
     """Publish; ``message_id`` makes a re-publish (a retried sender) a no-op. With ``store``, the
-    message also starts an instance of every deployed process with a message start event for it."""
+    message also starts an instance of every deployed process with a message start event for it,
+    started by ``published_for`` (the person the publisher acts for; else ``message:<name>``)."""
     if not name:
         raise ValueError("a message needs a name")
     message = MessageDelivery(
@@ -62,12 +64,12 @@ async def publish_message(
         start_signal_args=[message],
     )
     if store is not None:
-        await start_by_message(client, store, message, task_queue=task_queue)
+        await start_by_message(client, store, message, task_queue=task_queue, started_by=published_for)
     return message
 
 
 async def start_by_message(client: Client, store: ProcessStore, message: MessageDelivery, *,
-                           task_queue: str) -> list[str]:
+                           task_queue: str, started_by: str | None = None) -> list[str]:
     """Start the latest version of each process that ``message`` starts; idempotent by message id
     (the workflow id derives from it and is never reused). Returns the workflow ids started."""
     started = []
@@ -78,7 +80,7 @@ async def start_by_message(client: Client, store: ProcessStore, message: Message
                 WORKFLOW_NAME,
                 ProcessInput(process_id=version.process_id, spec_sha256=version.spec_sha256, version=version.version,
                              variables=dict(message.variables), business_key=message.key,
-                             started_by=f"message:{message.name}", start_message=message),
+                             started_by=started_by or f"message:{message.name}", start_message=message),
                 id=workflow_id, task_queue=task_queue, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 memo={"process_id": version.process_id, "version": version.version},
             )

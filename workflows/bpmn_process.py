@@ -500,7 +500,9 @@ class BpmnProcess:
                     progressed = True
         for thrown in run.thrown_messages():
             self._in_background("messages.publish", {"name": thrown.name, "key": thrown.key,
-                                                     "variables": thrown.variables})
+                                                     "variables": thrown.variables,
+                                                     ACTING_INPUT: {"person": self._input.started_by,
+                                                                    "started_by": self._input.started_by}})
         wanted = {(w.name, w.key) for w in run.message_waits()}
         workflow_id = workflow.info().workflow_id
         for name, key in sorted(wanted - self._subscriptions, key=str):

@@ -209,3 +209,66 @@ async def test_a_task_marked_for_signature_needs_the_password_again(
     signature = signed[0].details["signature"]
     assert (signature["meaning"], signature["signed_by"]) == ("approved by", "sue") and signature["signed_at"]
     assert PASSWORD not in str(signed[0].details)
+
+
+THROWER = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="D_ask" targetNamespace="http://x">
+  <bpmn:message id="Msg_ask" name="change_asked">
+    <bpmn:extensionElements><zeebe:subscription correlationKey="=order_id" /></bpmn:extensionElements>
+  </bpmn:message>
+  <bpmn:process id="ask_change" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:intermediateThrowEvent id="ask" name="Ask for the change">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:messageEventDefinition messageRef="Msg_ask" />
+    </bpmn:intermediateThrowEvent>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="ask" />
+    <bpmn:sequenceFlow id="f2" sourceRef="ask" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+RECEIVER = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="D_take" targetNamespace="http://x">
+  <bpmn:message id="Msg_ask" name="change_asked" />
+  <bpmn:process id="take_change" isExecutable="true">
+    <bpmn:startEvent id="asked"><bpmn:outgoing>f1</bpmn:outgoing>
+      <bpmn:messageEventDefinition messageRef="Msg_ask" /></bpmn:startEvent>
+    <bpmn:userTask id="approve" name="Approve the asked change">
+      <bpmn:extensionElements>
+        <zeebe:assignmentDefinition candidateGroups="supervisors" />
+        <zeebe:ioMapping><zeebe:input source="=True" target="four_eyes" /></zeebe:ioMapping>
+      </bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="asked" targetRef="approve" />
+    <bpmn:sequenceFlow id="f2" sourceRef="approve" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+async def test_an_instance_started_by_a_message_is_requested_by_the_sender_s_person(
+        api: Api, worker: None, settings: Settings) -> None:
+    """sam starts an instance whose message starts another: its four-eyes task was requested by sam."""
+    for name, xml in (("take_change", RECEIVER), ("ask_change", THROWER)):
+        deployed = await api.post("/process-definitions", "erin",
+                                  files={"file": (f"{name}.bpmn", xml.encode(), "application/xml")})
+        assert deployed.status_code == 201, deployed.text
+    started = await api.post("/instances", "sam", json={"process_id": "ask_change",
+                                                        "variables": {"order_id": "PO-MSG"}})
+    assert started.status_code == 201, started.text
+    await wait_for_status(api, started.json()["workflow_id"], "completed")
+    deadline = asyncio.get_running_loop().time() + 30
+    tasks: list[dict[str, Any]] = []
+    while not tasks and asyncio.get_running_loop().time() < deadline:
+        listed = await api.get("/tasks", "sue", params={"process_id": "take_change"})
+        tasks = listed.json()["items"]
+        await asyncio.sleep(0.2)
+    assert len(tasks) == 1 and tasks[0]["requested_by"] == "sam", tasks
+    body = {"data": {}}
+    refused = await api.post(f"/tasks/{tasks[0]['task_id']}/complete", "sam", json=body)
+    assert refused.status_code == 403 and "four eyes" in refused.json()["detail"], refused.text
+    assert (await api.post(f"/tasks/{tasks[0]['task_id']}/complete", "sue", json=body)).status_code == 200
