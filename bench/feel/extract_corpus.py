@@ -77,7 +77,7 @@ class ScalaValues:
                 out.append(self.text[j])
                 j += 1
             self.i = j + 1
-            return "".join(out)
+            return "".join(out).encode("utf-16", "surrogatepass").decode("utf-16")
         raise Skip("not a string")
 
     def args(self) -> list[tuple[str | None, Any]]:
@@ -163,6 +163,14 @@ class ScalaValues:
         return result
 
 
+def _typed(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "@type" in value or any(_typed(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_typed(v) for v in value)
+    return False
+
+
 def _balanced(text: str, start: int) -> int:
     """The index after the parenthesis closing the one at ``start`` (strings skipped)."""
     depth, i = 0, start
@@ -196,6 +204,7 @@ def _expected(reader: ScalaValues) -> dict[str, Any]:
         t = reader.text[reader.i:]
     else:
         raise Skip("no should")
+    t = re.sub(r"^\(\s+", "(", t)
     if t.startswith("(returnNull() and reportFailure") or t.startswith("returnNull()"):
         return {"expected": None}
     if t.startswith("failToParse()") or t.startswith("failWith(") or t.startswith("(failWith") or \
@@ -233,6 +242,8 @@ def extract(text: str, category: str, skipped: dict[str, int]) -> list[dict[str,
             unary = m.group(1) in ("evaluateUnaryTests", "evalUnaryTests")
             positional = [v for n, v in args if n is None]
             named = {n: v for n, v in args if n is not None}
+            if "expression" in named:
+                positional.insert(0, named.pop("expression"))
             expr = positional[0]
             if not isinstance(expr, str):
                 raise Skip("expression not a string")
@@ -250,6 +261,8 @@ def extract(text: str, category: str, skipped: dict[str, int]) -> list[dict[str,
             variables = named.get("variables", variables)
             if set(named) - {"variables", "inputValue"} or not isinstance(variables, dict):
                 raise Skip("other arguments")
+            if _typed(variables):
+                raise Skip("typed variable (Zeebe variables are JSON)")
             case["vars"] = variables
             case.update(expectation)
             if "withClock" in text[max(0, m.start() - 400):m.start()] and ("now()" in expr or "today()" in expr):

@@ -23,7 +23,7 @@ from typing import Any
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from mom.feel import builtins as _builtins  # noqa: F401  (registers the built-in functions)
-from mom.feel.grammar import Node, parse
+from mom.feel.grammar import Node, ReservedName, parse
 from mom.feel.interpreter import MAX_DEPTH, MAX_STEPS, Budget, Evaluator, FeelError, Scope, _Failure
 from mom.feel.values import from_python, to_json, to_string
 
@@ -42,6 +42,8 @@ def _parse(text: str, start: str) -> Node:
         return parse(text, start)
     except UnexpectedInput as error:
         raise FeelError(_syntax_message(error, text), text, int(getattr(error, "column", 0) or 0)) from None
+    except ReservedName as error:
+        raise FeelError(str(error), text, error.position) from None
     except RecursionError:
         raise FeelError(f"nested deeper than FEEL allows (about {MAX_DEPTH} levels)", text, 0) from None
 

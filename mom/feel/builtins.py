@@ -250,6 +250,17 @@ def _get_or_else(value: Any, default: Any) -> Any:
     return default if value is None else value
 
 
+def _assert(value: Any, condition: Any, cause: Any = None) -> Any:
+    if condition is not True:
+        message = cause if isinstance(cause, str) else "The condition is not true"
+        raise _Failure(f"assert failed: {message}", 0)
+    return value
+
+
+builtin("assert", "value", "condition")(_assert)
+builtin("assert", "value", "condition", "cause")(_assert)
+
+
 @builtin("is", "value1", "value2")
 def _is(a: Any, b: Any) -> Any:
     return kind(a) == kind(b) and bool(equal(a, b))
@@ -277,7 +288,27 @@ builtin("lower case", "string")(lambda s: _str(s).lower())
 builtin("substring before", "string", "match")(lambda s, m: _str(s).partition(_str(m))[0]
                                                if _str(m) in s else "")
 builtin("substring after", "string", "match")(lambda s, m: _str(s).partition(_str(m))[2]
-                                              if _str(m) in s else "")
+                                              if _str(m) and _str(m) in s else (s if not m else ""))
+
+
+def _to_base64(value: Any) -> Any:
+    import base64
+
+    return base64.b64encode(_str(value).encode()).decode()
+
+
+def _from_base64(value: Any) -> Any:
+    import base64
+    import binascii
+
+    try:
+        return base64.b64decode(_str(value), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+builtin("to base64", "value")(_to_base64)
+builtin("from base64", "value")(_from_base64)
 builtin("contains", "string", "match")(lambda s, m: _str(m) in _str(s))
 builtin("starts with", "string", "match")(lambda s, m: _str(s).startswith(_str(m)))
 builtin("ends with", "string", "match")(lambda s, m: _str(s).endswith(_str(m)))
@@ -503,7 +534,15 @@ def _distinct(items: list[Any]) -> list[Any]:
     return result
 
 
-builtin("union", "lists", variadic=True)(lambda *lists: _distinct([x for part in lists for x in _list(part)]))
+
+
+def _union(*lists: Any) -> Any:
+    if len(lists) == 1 and isinstance(lists[0], list) and all(isinstance(p, list) for p in lists[0]):
+        lists = tuple(lists[0])
+    return _distinct([x for part in lists for x in _list(part)])
+
+
+builtin("union", "lists", variadic=True)(_union)
 builtin("distinct values", "list")(lambda items: _distinct(_list(items)))
 
 
@@ -600,7 +639,17 @@ builtin("decimal", "n", "scale")(lambda n, s: _scale_round(n, s, decimal.ROUND_H
 _MODES = {"UP": decimal.ROUND_UP, "DOWN": decimal.ROUND_DOWN, "CEILING": decimal.ROUND_CEILING,
           "FLOOR": decimal.ROUND_FLOOR, "HALF_UP": decimal.ROUND_HALF_UP, "HALF_DOWN": decimal.ROUND_HALF_DOWN,
           "HALF_EVEN": decimal.ROUND_HALF_EVEN}
-builtin("decimal", "n", "scale", "mode")(lambda n, s, m: _scale_round(n, s, _MODES[_str(m)]))
+
+
+def _decimal_mode(n: Any, scale: Any, mode: Any) -> Any:
+    name = _str(mode).upper()
+    if name == "UNNECESSARY":
+        rounded = _scale_round(n, scale, decimal.ROUND_HALF_EVEN)
+        return rounded if rounded == n else None
+    return _scale_round(n, scale, _MODES[name])
+
+
+builtin("decimal", "n", "scale", "mode")(_decimal_mode)
 builtin("floor", "n")(lambda n: _scale_round(n, decimal.Decimal(0), decimal.ROUND_FLOOR))
 builtin("floor", "n", "scale")(lambda n, s: _scale_round(n, s, decimal.ROUND_FLOOR))
 builtin("ceiling", "n")(lambda n: _scale_round(n, decimal.Decimal(0), decimal.ROUND_CEILING))
@@ -621,6 +670,7 @@ def _abs(value: Any) -> Any:
 
 
 builtin("abs", "n")(_abs)
+builtin("abs", "number")(_abs)
 
 
 def _modulo(dividend: Any, divisor: Any) -> Any:
@@ -643,6 +693,8 @@ builtin("even", "number")(lambda n: _num(n) == _num(n).to_integral_value() and i
 def _get_value(context: Any, key: Any) -> Any:
     value: Any = _ctx(context)
     keys = key if isinstance(key, list) else [_str(key)]
+    if not keys:
+        return None
     for k in keys:
         if not isinstance(value, dict):
             return None
@@ -651,7 +703,9 @@ def _get_value(context: Any, key: Any) -> Any:
 
 
 builtin("get value", "context", "key")(_get_value)
+builtin("get value", "m", "key")(_get_value)
 builtin("get value", "context", "keys")(_get_value)
+builtin("get entries", "m")(lambda c: [{"key": k, "value": v} for k, v in _ctx(c).items()])
 builtin("get entries", "context")(lambda c: [{"key": k, "value": v} for k, v in _ctx(c).items()])
 
 
@@ -671,6 +725,7 @@ def _context_put(context: Any, key: Any, value: Any) -> Any:
 
 builtin("context put", "context", "key", "value")(_context_put)
 builtin("context put", "context", "keys", "value")(_context_put)
+builtin("put", "context", "key", "value")(_context_put)
 
 
 def _context_merge(*contexts: Any) -> Any:
@@ -681,6 +736,7 @@ def _context_merge(*contexts: Any) -> Any:
 
 
 builtin("context merge", "contexts", variadic=True)(_context_merge)
+builtin("put all", "contexts", variadic=True)(_context_merge)
 
 # --- temporal ------------------------------------------------------------------------------------------
 
@@ -738,6 +794,8 @@ def _date_and_time(*args: Any) -> Any:
         text = _str(value)
         return parse_datetime(text) or (dt.datetime.combine(d, dt.time()) if (d := parse_date(text)) else None)
     date, time = args
+    if isinstance(time, str):
+        return _date_and_time_zone(date, time)
     if isinstance(date, dt.datetime):
         date = date.date()
     if not isinstance(date, dt.date) or not isinstance(time, dt.time):
@@ -759,12 +817,13 @@ def _date_and_time_zone(date: Any, timezone: Any) -> Any:
     if not isinstance(date, dt.datetime):
         raise _Null
     zone: dt.tzinfo = dt.UTC if _str(timezone) == "Z" else ZoneInfo(timezone)
+    if not isinstance(date, dt.datetime):
+        raise _Null
     if date.tzinfo is None:
         return date.replace(tzinfo=zone)
     return date.astimezone(zone)
 
 
-builtin("date and time", "date", "timezone")(_date_and_time_zone)
 builtin("duration", "from")(lambda s: parse_duration(_str(s)))
 
 
@@ -854,7 +913,7 @@ def property_of(value: Any, name: str) -> Any:
 def _as_range(value: Any) -> Range:
     if isinstance(value, Range):
         return value
-    if value is None or isinstance(value, list | dict | bool):
+    if value is None or isinstance(value, list | dict | bool | str):
         raise _Null
     return Range(value, value, True, True)
 
@@ -882,8 +941,9 @@ def _before(a: Any, b: Any) -> Any:
     return _lt(r.end, s.start) or (_eq(r.end, s.start) and not (r.end_included and s.start_included))
 
 
-builtin("before", "point1", "point2")(_before)
-builtin("after", "point1", "point2")(lambda a, b: _before(b, a))
+for _params in (("point1", "point2"), ("point", "range"), ("range", "point"), ("range1", "range2")):
+    builtin("before", *_params)(_before)
+    builtin("after", *_params)(lambda a, b: _before(b, a))
 builtin("meets", "range1", "range2")(lambda a, b: _as_range(a).end_included and _as_range(b).start_included
                                      and _eq(_as_range(a).end, _as_range(b).start))
 builtin("met by", "range1", "range2")(lambda a, b: _as_range(b).end_included and _as_range(a).start_included
@@ -915,12 +975,17 @@ def _ends_cmp(r: Range, s: Range) -> int:
     return -1 if _lt(r.end, s.end) else 1
 
 
-builtin("overlaps before", "range1", "range2")(
-    lambda a, b: _overlaps(a, b) and _starts_cmp(_as_range(a), _as_range(b)) < 0
-    and _ends_cmp(_as_range(a), _as_range(b)) < 0)
-builtin("overlaps after", "range1", "range2")(
-    lambda a, b: _overlaps(a, b) and _starts_cmp(_as_range(b), _as_range(a)) < 0
-    and _ends_cmp(_as_range(b), _as_range(a)) < 0)
+
+
+def _overlaps_before(a: Any, b: Any) -> Any:
+    r, s = _as_range(a), _as_range(b)
+    if not _overlaps(r, s) or _starts_cmp(r, s) >= 0:
+        return False
+    return _ends_cmp(r, s) < 0 or (_eq(r.end, s.end) and (not r.end_included or s.end_included))
+
+
+builtin("overlaps before", "range1", "range2")(_overlaps_before)
+builtin("overlaps after", "range1", "range2")(lambda a, b: _overlaps_before(b, a))
 builtin("finishes", "range1", "range2")(
     lambda a, b: _ends_cmp(_as_range(a), _as_range(b)) == 0 and _starts_cmp(_as_range(b), _as_range(a)) <= 0)
 builtin("finished by", "range1", "range2")(

@@ -14,6 +14,7 @@ import decimal
 from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import VisitError
 
 from mom.feel.values import CONTEXT, parse_temporal
 
@@ -24,7 +25,9 @@ MULTI_WORD_NAMES = [
     "round half even", "get value", "get entries", "context put", "context merge", "is defined",
     "day of year", "day of week", "month of year", "week of year", "last day of month", "list replace",
     "duplicate values", "string format", "from json", "to json", "is empty", "trim", "is blank",
-    "time offset", "start position", "grouping separator", "decimal separator", "new item",
+    "time offset", "to base64", "from base64", "put all", "round half down", "get or else", "met by",
+    "overlaps before", "overlaps after", "finished by", "started by", "start position", "grouping separator",
+    "decimal separator", "new item",
 ]
 _MULTI = "|".join(sorted((n.replace(" ", r"\s+") for n in MULTI_WORD_NAMES if " " in n), key=len, reverse=True))
 
@@ -80,13 +83,17 @@ named_arg: name ":" expr
         | "null"                                       -> null
         | name                                         -> var
         | "(" expr ")"
-        | "[" [expr ("," expr)*] "]"                   -> list_
+        | "[" expr ("," expr)* "]"                     -> list_
+        | EMPTY_LIST                                   -> empty_list
         | "{" [entry ("," entry)*] "}"                  -> context
         | interval
         | "not" "(" positive_tests ")"                 -> not_call
+        | "and" "(" [arguments] ")"                    -> and_call
+        | "or" "(" [arguments] ")"                     -> or_call
 endpoint: additive
 INTERVALS
-entry: (name | STRING) ":" expr
+entry: (key_name | STRING) ":" expr
+key_name: name+
 
 name: NAME | MULTI_NAME
 CMP_OP: "<=" | ">=" | "<" | ">"
@@ -96,6 +103,7 @@ MUL_OP: "*" | "/"
 POW_OP: "**"
 MULTI_NAME.3: /(?:MULTI)(?![\w])/
 NAME: /(?!\d)[\w$?][\w$?']*/ | /`[^`]+`/
+EMPTY_LIST.2: /\[\s*\]/
 NUMBER: /\d+(\.\d+)?|\.\d+/
 STRING: /"(?:[^"\\]|\\.)*"/
 COMMENT: /\/\/[^\n]*/ | /\/\*(.|\n)*?\*\//
@@ -108,6 +116,17 @@ _INTERVALS = "interval: " + "\n        | ".join(
 GRAMMAR = GRAMMAR.replace("MULTI)", _MULTI + ")").replace("INTERVALS", _INTERVALS)
 
 Node = tuple[Any, ...]
+
+RESERVED = frozenset({"in", "return", "then", "else", "satisfies", "and", "or", "between", "instance", "of",
+                      "if", "for", "some", "every", "true", "false", "null", "function"})
+
+
+class ReservedName(Exception):
+    """A keyword where a name belongs (``{null: 1}``, ``then``)."""
+
+    def __init__(self, word: str, position: int) -> None:
+        super().__init__(f"{word!r} is a keyword, not a name")
+        self.position = position
 
 _PARSER = Lark(GRAMMAR, parser="lalr", start=["start", "unary_tests"], propagate_positions=True,
                maybe_placeholders=True)
@@ -134,12 +153,13 @@ def _unquote(token: str) -> str:
                     continue
                 except ValueError:
                     pass
-            out.append({"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "'": "'"}.get(nxt, "\\" + nxt))
+            out.append({"n": "\n", "t": "\t", "r": "\r", "f": "\f", "b": "\b", '"': '"', "\\": "\\",
+                        "'": "'"}.get(nxt, "\\" + nxt))
             i += 2
             continue
         out.append(ch)
         i += 1
-    return "".join(out)
+    return "".join(out).encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 @v_args(meta=True, inline=True)
@@ -153,7 +173,15 @@ class ToNodes(Transformer[Token, Node]):
         text = str(token)
         if text.startswith("`"):
             return text[1:-1]
+        if text in RESERVED:
+            raise ReservedName(text, _pos(meta))
         return " ".join(text.split())
+
+    def key_name(self, meta: Any, *names: str) -> str:
+        return " ".join(names)
+
+    def empty_list(self, meta: Any, token: Token) -> Node:
+        return ("list", _pos(meta), [])
 
     def number(self, meta: Any, token: Token) -> Node:
         return ("num", _pos(meta), CONTEXT.create_decimal(decimal.Decimal(str(token))))
@@ -265,6 +293,12 @@ class ToNodes(Transformer[Token, Node]):
     def in_tests(self, meta: Any, *tests: Node) -> list[Node]:
         return [t if t[0] in ("ut_cmp", "ut_expr") else ("ut_expr", t[1], t) for t in tests]
 
+    def and_call(self, meta: Any, arguments: Node | None) -> Node:
+        return ("call", _pos(meta), ("var", _pos(meta), "and"), arguments or ("positional", []))
+
+    def or_call(self, meta: Any, arguments: Node | None) -> Node:
+        return ("call", _pos(meta), ("var", _pos(meta), "or"), arguments or ("positional", []))
+
     def not_call(self, meta: Any, tests: Node) -> Node:
         return ("not", _pos(meta), tests)
 
@@ -293,4 +327,7 @@ _TO_NODES = ToNodes()
 def parse(text: str, start: str = "start") -> Node:
     """The node tree of an expression (``start``) or of unary tests (``unary_tests``); lark's errors
     are raised as they are (the caller names the position)."""
-    return _TO_NODES.transform(_PARSER.parse(text, start=start))  # type: ignore[no-any-return]
+    try:
+        return _TO_NODES.transform(_PARSER.parse(text, start=start))  # type: ignore[no-any-return]
+    except VisitError as error:
+        raise error.orig_exc from None

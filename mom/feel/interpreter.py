@@ -46,6 +46,10 @@ class _Failure(Exception):
         self.position = position
 
 
+class _NotIterable(Exception):
+    """A for/some/every over a value that is not a list or a range: the expression is null."""
+
+
 class Budget:
     def __init__(self, now: dt.datetime | None, max_steps: int = MAX_STEPS) -> None:
         self.steps = 0
@@ -109,19 +113,11 @@ def equal(a: Any, b: Any) -> bool | None:
     if ka == "list":
         if len(a) != len(b):
             return False
-        for x, y in zip(a, b, strict=True):
-            same = equal(x, y)
-            if same is not True:
-                return same
-        return True
+        return all(equal(x, y) is True for x, y in zip(a, b, strict=True))
     if ka == "context":
         if set(a) != set(b):
             return False
-        for key in a:
-            same = equal(a[key], b[key])
-            if same is not True:
-                return same
-        return True
+        return all(equal(a[key], b[key]) is True for key in a)
     if ka in ("date and time", "time"):
         try:
             return bool(a == b) and (a.tzinfo is None) == (b.tzinfo is None)
@@ -281,9 +277,7 @@ class Evaluator:
         return node[2]
 
     def eval_temporal(self, node: Node, scope: Scope) -> Any:
-        if node[3] is None:
-            raise _Failure(f"{node[2]!r} is not a date, time, date and time or duration", node[1])
-        return node[3]
+        return node[3]  # null when the text is no valid date, time or duration, as in Camunda 8
 
     def eval_var(self, node: Node, scope: Scope) -> Any:
         found, value = scope.lookup(node[2])
@@ -308,7 +302,7 @@ class Evaluator:
 
     def eval_filter(self, node: Node, scope: Scope) -> Any:
         base = self.eval(node[2], scope)
-        if base is None:
+        if base is None or not isinstance(base, list | dict):
             return None
         items = base if isinstance(base, list) else [base]
         condition = node[3]
@@ -420,9 +414,7 @@ class Evaluator:
                 self.budget.step(abs(b - a) + 1, position)
                 return [decimal.Decimal(i) for i in range(a, b + 1)]
             return None
-        if source is None:
-            return None
-        return source if isinstance(source, list) else [source]
+        return source if isinstance(source, list) else None
 
     def bindings(self, iterations: list[Node], scope: Scope, position: int) -> Iterator[Scope] | None:
         def nested(index: int, current: Scope) -> Iterator[Scope]:
@@ -433,7 +425,9 @@ class Evaluator:
             source = self.eval(source_node, current)
             end = self.eval(end_node, current) if end_node is not None else None
             items = self.iterate(source, end, position)
-            for item in items or []:
+            if items is None:
+                raise _NotIterable
+            for item in items:
                 self.budget.step(1, position)
                 yield from nested(index + 1, current.child({name: item}))
 
@@ -442,11 +436,26 @@ class Evaluator:
     def eval_for(self, node: Node, scope: Scope) -> Any:
         results: list[Any] = []
         partial = {"partial": results}
-        for inner in self.bindings(node[2], scope.child(partial), node[1]) or []:
-            results.append(self.eval(node[3], inner))
+        try:
+            for inner in self.bindings(node[2], scope.child(partial), node[1]) or []:
+                results.append(self.eval(node[3], inner))
+        except _NotIterable:
+            return None
         return results
 
     def eval_some(self, node: Node, scope: Scope) -> Any:
+        try:
+            return self._some(node, scope)
+        except _NotIterable:
+            return None
+
+    def eval_every(self, node: Node, scope: Scope) -> Any:
+        try:
+            return self._every(node, scope)
+        except _NotIterable:
+            return None
+
+    def _some(self, node: Node, scope: Scope) -> Any:
         verdicts = []
         for inner in self.bindings(node[2], scope, node[1]) or []:
             verdict = self.eval(node[3], inner)
@@ -455,7 +464,7 @@ class Evaluator:
             verdicts.append(verdict)
         return False if all(v is False for v in verdicts) else None
 
-    def eval_every(self, node: Node, scope: Scope) -> Any:
+    def _every(self, node: Node, scope: Scope) -> Any:
         verdicts = []
         for inner in self.bindings(node[2], scope, node[1]) or []:
             verdict = self.eval(node[3], inner)
@@ -542,7 +551,7 @@ class Evaluator:
         same = equal(value, result)
         if same is True:
             return True
-        if isinstance(result, bool) and not in_expression and not isinstance(value, bool):
+        if isinstance(result, bool) and not in_expression and not isinstance(value, bool) and value is not None:
             return result
         if same is None and value is not None and result is not None and kind(result) != kind(value):
             return None

@@ -240,14 +240,14 @@ def _tz(text: str | None) -> dt.tzinfo | None:
     return dt.timezone(sign * dt.timedelta(hours=hours, minutes=minutes))
 
 
-def parse_time(text: str) -> dt.time | None:
+def parse_time(text: str, keep_zone: bool = False) -> dt.time | None:
     match = _TIME.match(text[1:] if text.startswith("T") else text)
     if not match:
         return None
     try:
         micro = int((match[4] or "0").ljust(6, "0")[:6])
         tz = _tz(match[5])
-        if isinstance(tz, ZoneInfo):  # a time has an offset, not a zone: the zone's offset (standard time)
+        if isinstance(tz, ZoneInfo) and not keep_zone:  # a time keeps the zone's (standard time) offset
             tz = dt.timezone(tz.utcoffset(dt.datetime(2000, 1, 1)) or dt.timedelta(0))
         return dt.time(int(match[1]), int(match[2]), int(match[3] or 0), micro, tzinfo=tz)
     except ValueError:
@@ -262,7 +262,7 @@ def parse_datetime(text: str) -> dt.datetime | None:
     zone = None
     if time_text.endswith("]") and "[" in time_text:
         time_text, _, zone = time_text[:-1].partition("[")
-    time = parse_time(time_text)
+    time = parse_time(time_text, keep_zone=True)
     if date is None or time is None:
         return None
     if zone:
