@@ -77,7 +77,10 @@ class CompiledFeel:
 
     def evaluate(self, variables: dict[str, Any] | None = None, *, now: dt.datetime | None = None,
                  max_steps: int = MAX_STEPS) -> Any:
-        scope = Scope({str(k): from_python(v) for k, v in (variables or {}).items()})
+        try:
+            scope = Scope({str(k): from_python(v) for k, v in (variables or {}).items()})
+        except RecursionError:
+            raise FeelError(f"the variables are nested deeper than {MAX_DEPTH * 8} levels", self.text, 0) from None
         return _run(self.node, self.text, scope, now, max_steps)
 
 

@@ -347,7 +347,10 @@ class Evaluator:
         return None
 
     def eval_arith(self, node: Node, scope: Scope) -> Any:
-        return arithmetic(node[2], self.eval(node[3], scope), self.eval(node[4], scope))
+        result = arithmetic(node[2], self.eval(node[3], scope), self.eval(node[4], scope))
+        if isinstance(result, str):  # a concatenation costs its length: doubling a string in a loop ends
+            self.budget.step(len(result), node[1])
+        return result
 
     def eval_cmp(self, node: Node, scope: Scope) -> Any:
         return compare(node[2], self.eval(node[3], scope), self.eval(node[4], scope))

@@ -86,6 +86,10 @@ def test_python_is_out_of_reach() -> None:
     "for i in 1..100000000 return i",
     "count(for i in 1..2000 return for j in 1..2000 return j)",
     "some i in 1..100000000 satisfies i < 0",
+    # doubling a string or a list 25 times (2**25 items: it would go on) through partial results or recursion
+    'string length(for i in 1..26 return if i = 1 then "x" else partial[-1] + partial[-1])',
+    "count(for i in 1..26 return if i = 1 then [1] else concatenate(partial[-1], partial[-1]))",
+    '{f: function(s, n) if n = 0 then string length(s) else f(s + s, n - 1)}.f("x", 25)',
 ])
 def test_a_hostile_loop_ends_as_an_error_within_the_budget(hostile: str) -> None:
     started = time.monotonic()
