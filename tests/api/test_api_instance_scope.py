@@ -8,9 +8,12 @@ import secrets
 from api_client import WORK_CENTER, Api
 from temporalio.client import Client, WorkflowExecutionStatus
 from test_api_inbox import wait_for_task, worker  # noqa: F401 - fixture
-from test_api_station_scope import STEP
+from test_api_station_scope import STEP as STATION_STEP
 
 from workflows.contracts import mailbox_id
+
+# the station step under its own process id: its open steps stay out of test_api_station_scope's lists
+STEP = STATION_STEP.replace('id="station_step"', 'id="instance_scope_step"')
 
 
 async def test_a_message_mailbox_is_not_an_instance(api: Api, temporal_client: Client) -> None:
@@ -33,11 +36,11 @@ async def test_a_message_mailbox_is_not_an_instance(api: Api, temporal_client: C
 
 async def test_operators_read_only_instances_at_their_work_centers(api: Api, worker: None) -> None:  # noqa: F811
     response = await api.post("/process-definitions", "erin",
-                              files={"file": ("station_step.bpmn", STEP.encode(), "application/xml")})
+                              files={"file": ("instance_scope_step.bpmn", STEP.encode(), "application/xml")})
     assert response.status_code == 201, response.text
     ids = {}
     for center, operator in ((WORK_CENTER, "otto"), ("Acme.Lyon.Welding", "olga")):
-        started = await api.post("/instances", "sam", json={"process_id": "station_step", "variables": {
+        started = await api.post("/instances", "sam", json={"process_id": "instance_scope_step", "variables": {
             "order_id": f"PO-{center}", "qty": 1, "new_qty": 2, "work_center": center}})
         assert started.status_code == 201, started.text
         ids[operator] = started.json()["workflow_id"]
@@ -50,3 +53,6 @@ async def test_operators_read_only_instances_at_their_work_centers(api: Api, wor
         assert ids["olga"] in refused.json()["detail"] and "otto" in refused.json()["detail"]
         assert (await api.get(f"/instances/{ids['olga']}{path}", "olga")).status_code == 200
         assert (await api.get(f"/instances/{ids['olga']}{path}", "sam")).status_code == 200
+    for workflow_id in ids.values():
+        cancelled = await api.post(f"/instances/{workflow_id}/cancel", "sam", json={"reason": "test over"})
+        assert cancelled.status_code == 202, cancelled.text
