@@ -1,6 +1,9 @@
 """FEEL conformance: camunda/feel-scala's test expectations (bench/feel/feel_scala_corpus.jsonl, extracted
-by bench/feel/extract_corpus.py) run through ``mom feel --batch`` as a client would, and the pass rate
-printed per category (the feel-scala test file the cases came from) and overall.
+by bench/feel/extract_corpus.py) and the DMN TCK's FEEL test cases (bench/feel/dmn_tck_corpus.jsonl, by
+bench/feel/extract_dmn_tck.py) run through ``mom feel --batch`` as a client would, and the pass rate
+printed per category (the feel-scala test file or TCK directory the cases came from) and overall.
+feel-scala is the reference implementation of Camunda 8's dialect; the TCK tests standard DMN FEEL,
+where Camunda 8 differs in places (it answers null where the TCK expects some conversions).
 
     PYTHONPATH=$PWD .venv/bin/python bench/feel_conformance.py            # through mom feel --batch
     PYTHONPATH=$PWD .venv/bin/python bench/feel_conformance.py --module   # in process (faster)
@@ -23,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from mom.feel.conformance import CLOCK, Tally, evaluate_case, load, passes  # noqa: E402
 
-CORPUS = ROOT / "bench" / "feel" / "feel_scala_corpus.jsonl"
+CORPORA = [ROOT / "bench" / "feel" / "feel_scala_corpus.jsonl", ROOT / "bench" / "feel" / "dmn_tck_corpus.jsonl"]
 
 
 def outcomes_by_cli(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -43,9 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--module", action="store_true", help="evaluate in process instead of mom feel --batch")
     parser.add_argument("--failures", metavar="CATEGORY", help="list the failing cases of a category (or ALL)")
-    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--corpus", type=Path, action="append", help="a corpus (default: both)")
     args = parser.parse_args(argv)
-    cases = load(args.corpus)
+    for corpus in args.corpus or CORPORA:
+        report(corpus, args)
+    return 0
+
+
+def report(corpus: Path, args: argparse.Namespace) -> None:
+    cases = load(corpus)
     outcomes = [evaluate_case(case) for case in cases] if args.module else outcomes_by_cli(cases)
     tallies: dict[str, Tally] = defaultdict(Tally)
     failures: list[tuple[dict[str, Any], dict[str, Any]]] = []
@@ -57,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         if not ok:
             failures.append((case, outcome))
     width = max(len(k) for k in tallies)
-    print(f"FEEL conformance against camunda/feel-scala's tests ({'module' if args.module else 'mom feel --batch'})")
+    source = "camunda/feel-scala's tests" if "feel_scala" in corpus.name else "the DMN TCK" \
+        if "tck" in corpus.name else corpus.name
+    print(f"FEEL conformance against {source} ({'module' if args.module else 'mom feel --batch'}, {corpus.name})")
     print(f"{'category':<{width}}  {'passed':>6}  {'cases':>5}  {'rate':>6}")
     for key in [*sorted(k for k in tallies if k != "overall"), "overall"]:
         t = tallies[key]
@@ -69,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
                 want = "an error" if case.get("error") else case.get("expected")
                 print(f"- [{case['category']}] {case['expr'].strip()!r} input={case.get('input', '-')!r} "
                       f"vars={case.get('vars') or {}}: expected {want!r}, got {got!r}")
-    return 0
+    print()
 
 
 if __name__ == "__main__":
