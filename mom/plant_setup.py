@@ -7,7 +7,9 @@
 Materials: STEEL-SHEET (kg), PAINT (l), BRACKET-BLANK (pcs, made by pressing), BRACKET (pcs, the
 product). Product BRACKET revision A: M-BOM 0.5 kg sheet per piece at operation 10, one blank and
 0.02 l paint per piece at operation 20; routing 10 Press on PressLine (thickness 1.9..2.1 mm),
-20 Coat on CoatLine (coating 20..30 um), with recipes for the simulated machines.
+20 Coat on CoatLine (coating 20..30 um), with recipes for the simulated machines. The setpoints
+the recipes set are bound with engineering limits (Press1 Pressure 1..10 bar, Coater1 Temperature
+20..250 degC): machine tasks write no value outside them.
 """
 
 from __future__ import annotations
@@ -19,13 +21,16 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mom.db.equipment import add_equipment, set_opcua_endpoint
+from mom.db.equipment import add_equipment, bind_node, set_opcua_endpoint
 from mom.db.materials import add_material_definition, create_lot
 from mom.db.products import BomLineSpec, OperationSpec, add_revision, create_product
 from mom.domain import EquipmentLevel, LotStatus
 
 PRODUCT = "BRACKET"
 MACHINES = {"PressLine": "Press1", "CoatLine": "Coater1"}
+PLANT_NAMESPACE = "urn:smart-mom:plant-sim"
+SETPOINT_LIMITS = {"Press1": ("Pressure", 1.0, 10.0), "Coater1": ("Temperature", 20.0, 250.0)}
+"""machine -> (setpoint, min, max): the engineering limits bound on the demo machines"""
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,9 @@ def create_demo_plant(session: Session, *, site: str, endpoints: Mapping[str, st
         center = add_equipment(session, name=center_name, level=EquipmentLevel.WORK_CENTER, parent_id=area.id)
         unit = add_equipment(session, name=machine, level=EquipmentLevel.WORK_UNIT, parent_id=center.id)
         set_opcua_endpoint(session, work_unit_id=unit.id, url=endpoints[machine])
+        setpoint, low, high = SETPOINT_LIMITS[machine]
+        bind_node(session, work_unit_id=unit.id, name=f"Setpoints.{setpoint}", access="read_write",
+                  node_id=f"nsu={PLANT_NAMESPACE};s={machine}.Setpoints.{setpoint}", min_value=low, max_value=high)
         units[machine] = unit.path
     for code, name, unit_name in (("STEEL-SHEET", "Steel sheet 2 mm", "kg"), ("PAINT", "Powder paint", "l"),
                                   ("BRACKET-BLANK", "Pressed bracket blank", "pcs"),
