@@ -263,6 +263,8 @@ builtin("assert", "value", "condition", "cause")(_assert)
 
 @builtin("is", "value1", "value2")
 def _is(a: Any, b: Any) -> Any:
+    if isinstance(a, dt.time | dt.datetime) and kind(a) == kind(b):  # the same instant in another zone is not
+        return to_string(a) == to_string(b)
     return kind(a) == kind(b) and bool(equal(a, b))
 
 
@@ -286,7 +288,7 @@ builtin("string length", "string")(lambda s: decimal.Decimal(len(_str(s))))
 builtin("upper case", "string")(lambda s: _str(s).upper())
 builtin("lower case", "string")(lambda s: _str(s).lower())
 builtin("substring before", "string", "match")(lambda s, m: _str(s).partition(_str(m))[0]
-                                               if _str(m) in s else "")
+                                               if _str(m) and _str(m) in s else "")
 builtin("substring after", "string", "match")(lambda s, m: _str(s).partition(_str(m))[2]
                                               if _str(m) and _str(m) in s else (s if not m else ""))
 
@@ -445,6 +447,8 @@ builtin("stddev", "list", variadic=True)(_stddev)
 
 
 def _mode(*args: Any) -> Any:
+    if not args:
+        raise _Null
     values = _numbers(args)
     if not values:
         return []
@@ -459,6 +463,8 @@ builtin("mode", "list", variadic=True)(_mode)
 
 
 def _bools(args: tuple[Any, ...]) -> list[Any]:
+    if not args:
+        raise _Null
     values = _items(args)
     if any(v is not None and not isinstance(v, bool) for v in values):
         raise _Null

@@ -38,7 +38,7 @@ unary_tests: "-"                                  -> ut_any
 positive_tests: positive_test ("," positive_test)*
 ?positive_test: simple_test | expr                 -> ut_expr
 ?simple_test: ut_cmp
-ut_cmp: CMP_OP endpoint
+ut_cmp: (CMP_OP | EQ_OP) endpoint
 
 ?expr: if_expr | for_expr | quantified | function_def | disjunction
 if_expr: "if" expr "then" expr "else" expr
@@ -56,7 +56,7 @@ function_def: "function" "(" [name ("," name)*] ")" expr
            | additive "between" additive "and" additive        -> between
            | additive "in" in_tests                            -> in_
            | additive "instance" "of" type_name               -> instance_of
-in_tests: ut_cmp | "(" positive_test ("," positive_test)+ ")" | additive
+in_tests: ut_cmp | "(" ut_cmp ")" | "(" positive_test ("," positive_test)+ ")" | additive
 type_name: name | "function"
 
 ?additive: multiplicative
@@ -104,7 +104,7 @@ POW_OP: "**"
 MULTI_NAME.3: /(?:MULTI)(?![\w])/
 NAME: /(?!\d)[\w$?][\w$?']*/ | /`[^`]+`/
 EMPTY_LIST.2: /\[\s*\]/
-NUMBER: /\d+(\.\d+)?|\.\d+/
+NUMBER: /(\d+(\.\d+)?|\.\d+)([eE][+-]?\d+)?/
 STRING: /"(?:[^"\\]|\\.)*"/
 COMMENT: /\/\/[^\n]*/ | /\/\*(.|\n)*?\*\//
 %ignore /\s+/

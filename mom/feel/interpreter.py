@@ -158,6 +158,8 @@ def compare(op: str, a: Any, b: Any) -> bool | None:
 
 
 def in_range(value: Any, r: Range) -> bool | None:
+    if r.start is None or r.end is None:  # [null..10] has no start: unknown, as in DMN
+        return None
     checks = []
     if r.start is not None:
         checks.append(compare(">=" if r.start_included else ">", value, r.start))
@@ -410,6 +412,12 @@ class Evaluator:
             self.budget.step(count, position)
             step = 1 if b >= a else -1
             return [decimal.Decimal(i) for i in range(a, b + step, step)]
+        if isinstance(source, dt.date) and isinstance(end, dt.date) and not isinstance(source, dt.datetime) \
+                and not isinstance(end, dt.datetime):
+            days = (end - source).days
+            self.budget.step(abs(days) + 1, position)
+            step = 1 if days >= 0 else -1
+            return [source + dt.timedelta(days=i) for i in range(0, days + step, step)]
         if isinstance(source, Range):
             if isinstance(source.start, decimal.Decimal) and isinstance(source.end, decimal.Decimal):
                 a = int(source.start) + (0 if source.start_included else 1)
@@ -547,8 +555,12 @@ class Evaluator:
         result = self.eval(expr, scope.child({"?": value}))
         if isinstance(result, Range):
             return in_range(value, result)
-        if isinstance(result, list) and not isinstance(value, list):
-            return any(equal(value, item) is True for item in result)
+        if isinstance(result, list):
+            for item in result:
+                if (in_range(value, item) if isinstance(item, Range) else equal(value, item)) is True:
+                    return True
+            if not isinstance(value, list):
+                return False
         if not in_expression and _mentions_input(expr):
             return result if isinstance(result, bool) else None
         same = equal(value, result)

@@ -137,8 +137,13 @@ def _offset(off: dt.timedelta | None) -> str:
     return f"{sign}{hours:02d}:{minutes:02d}"
 
 
+def _trim_fraction(text: str) -> str:
+    """``10:15:30.987000`` as ``10:15:30.987`` (Python prints microseconds in full)."""
+    return re.sub(r"(\.\d*?)0+$", r"\1", text).rstrip(".")
+
+
 def format_time(value: dt.time) -> str:
-    base = value.replace(tzinfo=None).isoformat()
+    base = _trim_fraction(value.replace(tzinfo=None).isoformat())
     if value.tzinfo is None:
         return base
     if isinstance(value.tzinfo, ZoneInfo):
@@ -147,7 +152,7 @@ def format_time(value: dt.time) -> str:
 
 
 def format_datetime(value: dt.datetime) -> str:
-    base = value.replace(tzinfo=None).isoformat()
+    base = _trim_fraction(value.replace(tzinfo=None).isoformat())
     return base + _zone_suffix(value.tzinfo, value)
 
 
