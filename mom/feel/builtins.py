@@ -17,6 +17,7 @@ import decimal
 import math
 import re
 import statistics
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -91,7 +92,8 @@ def call_function(evaluator: Evaluator, function: FeelFunction, args: list[Any] 
     if chosen.name == "anonymous function" and len(positional) != len(chosen.params):
         raise _Failure(f"the function takes {len(chosen.params)} parameters, given {len(positional)}", position)
     evaluator.budget.step(1 + sum(len(a) for a in positional if isinstance(a, list | str)), position)
-    _CURRENT.append(evaluator)
+    stack = _current()
+    stack.append(evaluator)
     try:
         return chosen.call(*positional)
     except _Null:
@@ -102,10 +104,19 @@ def call_function(evaluator: Evaluator, function: FeelFunction, args: list[Any] 
             re.error, statistics.StatisticsError):
         return None
     finally:
-        _CURRENT.pop()
+        stack.pop()
 
 
-_CURRENT: list[Evaluator] = []
+_LOCAL = threading.local()
+
+
+def _current() -> list[Evaluator]:
+    """The evaluations in progress on this thread (workers evaluate on several threads at once: each
+    built-in must see its own evaluation's clock and budget)."""
+    stack: list[Evaluator] | None = getattr(_LOCAL, "stack", None)
+    if stack is None:
+        stack = _LOCAL.stack = []
+    return stack
 
 
 def _mismatch(function: FeelFunction, args: list[Any] | dict[str, Any]) -> bool:
@@ -115,7 +126,7 @@ def _mismatch(function: FeelFunction, args: list[Any] | dict[str, Any]) -> bool:
 
 
 def _evaluator() -> Evaluator:
-    return _CURRENT[-1]
+    return _current()[-1]
 
 
 def is_defined(evaluator: Evaluator, node: Any, scope: Scope) -> bool:

@@ -49,6 +49,24 @@ def test_now_reads_the_clock_it_is_given_never_the_machines() -> None:
         evaluate("now()")
 
 
+def test_evaluations_on_several_threads_each_read_their_own_clock() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    expression = compile_expression(
+        "for i in 1..100 return string(today()) + string(count(sort(xs, function(a, b) a < b)))")
+
+    def run(day: int) -> set[str]:
+        clock = dt.datetime(2030, 1, day, tzinfo=dt.UTC)
+        seen: set[str] = set()
+        for _ in range(30):
+            seen.update(to_json(expression.evaluate({"xs": [3, 1, 2]}, now=clock)))
+        return seen
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(run, range(1, 9)))
+    assert results == [{f"2030-01-0{day}3"} for day in range(1, 9)]
+
+
 def test_unary_tests_as_dmn_input_entries() -> None:
     assert compile_unary_tests("[250..1000]").matches(300) is True
     assert compile_unary_tests("[250..1000]").matches(1001) is False
