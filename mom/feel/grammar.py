@@ -11,6 +11,7 @@ column of the node in the expression, for errors.
 from __future__ import annotations
 
 import decimal
+from functools import cache
 from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
@@ -128,8 +129,11 @@ class ReservedName(Exception):
         super().__init__(f"{word!r} is a keyword, not a name")
         self.position = position
 
-_PARSER = Lark(GRAMMAR, parser="lalr", start=["start", "unary_tests"], propagate_positions=True,
-               maybe_placeholders=True)
+@cache
+def _parser() -> Lark:
+    """The LALR parser, built on first use (building the tables takes a few hundred milliseconds)."""
+    return Lark(GRAMMAR, parser="lalr", start=["start", "unary_tests"], propagate_positions=True,
+                maybe_placeholders=True)
 
 
 def _pos(meta: Any) -> int:
@@ -328,6 +332,6 @@ def parse(text: str, start: str = "start") -> Node:
     """The node tree of an expression (``start``) or of unary tests (``unary_tests``); lark's errors
     are raised as they are (the caller names the position)."""
     try:
-        return _TO_NODES.transform(_PARSER.parse(text, start=start))  # type: ignore[no-any-return]
+        return _TO_NODES.transform(_parser().parse(text, start=start))  # type: ignore[no-any-return]
     except VisitError as error:
         raise error.orig_exc from None
