@@ -105,14 +105,19 @@ POW_OP: "**"
 MULTI_NAME.3: /(?:MULTI)(?![\w])/
 NAME: /(?!\d)[\w$?][\w$?']*/ | /`[^`]+`/
 EMPTY_LIST.2: /\[\s*\]/
+_END_OPEN.1: /\[(?=\s*(?:$|[,)\]]))/
 NUMBER: /(\d+(\.\d+)?|\.\d+)([eE][+-]?\d+)?/
 STRING: /"(?:[^"\\]|\\.)*"/
 COMMENT: /\/\/[^\n]*/ | /\/\*(.|\n)*?\*\//
 %ignore /\s+/
 %ignore COMMENT
 """
+# ``[1..5[`` ends with an open bracket, which would otherwise start a filter on 5: a "[" with nothing
+# but the end, a comma or a closing bracket after it is that end (a filter cannot be empty).
+END_OPEN = "_END_OPEN"
 _INTERVALS = "interval: " + "\n        | ".join(
-    f'"{o}" expr ".." expr "{c}"  -> interval_{"c" if o == "[" else "o"}{"c" if c == "]" else "o"}'
+    f'"{o}" expr ".." expr {END_OPEN if c == "[" else repr(c).replace(chr(39), chr(34))}'
+    f'  -> interval_{"c" if o == "[" else "o"}{"c" if c == "]" else "o"}'
     for o in "[(]" for c in "])[")
 GRAMMAR = GRAMMAR.replace("MULTI)", _MULTI + ")").replace("INTERVALS", _INTERVALS)
 

@@ -70,6 +70,10 @@ def test_evaluations_on_several_threads_each_read_their_own_clock() -> None:
 def test_unary_tests_as_dmn_input_entries() -> None:
     assert compile_unary_tests("[250..1000]").matches(300) is True
     assert compile_unary_tests("[250..1000]").matches(1001) is False
+    assert compile_unary_tests("[1..5[, [6..10]").matches(5) is False  # a reversed bracket opens the end
+    assert compile_unary_tests("[1..5[, [6..10]").matches(6) is True
+    assert compile_unary_tests("]1..5]").matches(1) is False
+    assert evaluate("x in [1..5[", {"x": 4}) is True and evaluate("xs[1]", {"xs": [7]}) == 7
     assert compile_unary_tests("< 10").matches(5) is True
     assert compile_unary_tests('"a","b"').matches("b") is True
     assert compile_unary_tests('not("x")').matches("x") is False
