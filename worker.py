@@ -91,7 +91,8 @@ def cloud_activities(settings: Settings, releases: list[Release]) -> list[Callab
 
     records = RecordActivities(
         create_session_factory(engine), exchange_dir=settings.data_dir / "exchange",
-        start_process=process_starter(lambda: temporal_connection.connect(settings), settings.data_dir))
+        start_process=process_starter(lambda: temporal_connection.connect(settings), settings.data_dir,
+                                      database_url=settings.effective_database_url))
     record_activities = [records.release_order, records.dispatch_order, records.check_staged_lots,
                          records.current_assignment,
                          records.record_job_result, records.quality_result, records.hold_lot, records.disposition_lot,
@@ -102,7 +103,7 @@ def cloud_activities(settings: Settings, releases: list[Release]) -> list[Callab
 
     maintenance = MaintenanceActivities(create_session_factory(engine))
     changes = ChangeActivities(create_session_factory(engine), data_dir=settings.data_dir,
-                               proof_key=settings.update_proof_key)
+                               proof_key=settings.update_proof_key, database_url=settings.effective_database_url)
     change_activities = [maintenance.open_work_order, maintenance.hold_jobs, maintenance.downtime_schedule,
                          maintenance.resume_jobs, maintenance.record_downtime, maintenance.close_work_order,
                          changes.eco_impact, changes.apply_eco, changes.migrate_instances, changes.notify,
@@ -127,7 +128,7 @@ def build_worker(client: Client, settings: Settings, *, queue: str | None = None
                  max_concurrent_activities: int = 200) -> PlantWorker:
     """A worker for the cloud queue (BpmnProcess + cloud activities) or for one site's edge queue."""
     bpmn.clock.install()
-    store = ProcessStore(settings.data_dir)
+    store = ProcessStore.for_settings(settings)  # deployed specs are in the database, not on a shared disk
     bpmn.spec_cache.install_loader(store.load_spec)
     update_proof.install_key(settings.update_proof_key)  # the workflow's validators check Updates with it
     releases: list[Release] = []

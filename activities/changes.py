@@ -124,9 +124,10 @@ def redispatch_migrated(session: Session, *, eco_number: str, applied: dict[str,
 
 class ChangeActivities:
     def __init__(self, session_factory: sessionmaker[Session], *, data_dir: Path | None = None,
-                 proof_key: bytes | None = None) -> None:
+                 proof_key: bytes | None = None, database_url: str | None = None) -> None:
         self._data = DataWork(session_factory)
         self._data_dir = data_dir
+        self._database_url = database_url  # where deployed processes are (mom.process_store)
         self._proof_key = proof_key  # migrations are Updates acting for a person (workflows.update_proof)
 
     @activity.defn(name="changes.eco_impact")
@@ -166,7 +167,7 @@ class ChangeActivities:
         orders = {str(o) for o in inputs.get("orders") or []}
         if self._data_dir is None or not orders:
             return {"migrated": [], "unsafe": [], "process_id": process_id}
-        store = ProcessStore(self._data_dir)
+        store = ProcessStore(self._data_dir, database_url=self._database_url)
         target = store.latest(process_id)
         if target is None:
             return {"migrated": [], "unsafe": [], "process_id": process_id, "note": "not deployed"}

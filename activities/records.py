@@ -277,7 +277,8 @@ def _write_file(path: Path, data: bytes) -> None:
     temporary.replace(path)
 
 
-def process_starter(connect: Callable[[], Awaitable[Client]], data_dir: Path) -> ProcessStarter:
+def process_starter(connect: Callable[[], Awaitable[Client]], data_dir: Path, *,
+                    database_url: str | None = None) -> ProcessStarter:
     """Start process instances from an activity: one client, connected on first use; a workflow
     id already started (a retried activity) is the instance it started."""
     from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -292,7 +293,8 @@ def process_starter(connect: Callable[[], Awaitable[Client]], data_dir: Path) ->
             clients.append(await connect())
         person = variables.pop(ACTING_INPUT, None)
         try:
-            started = await start_instance(clients[0], ProcessStore(data_dir), process_id, task_queue=task_queue,
+            store = ProcessStore(data_dir, database_url=database_url)
+            started = await start_instance(clients[0], store, process_id, task_queue=task_queue,
                                            variables=variables, workflow_id=workflow_id,
                                            started_by=str(person or variables.get("source_instance") or SYSTEM))
         except WorkflowAlreadyStartedError:

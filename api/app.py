@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None, *, temporal_client: Client | No
     app.add_middleware(SecurityHeaders)  # CSP, no framing, nosniff, no referrer (api.security_headers)
     app.state.settings = cfg
     app.state.context = ApiContext(settings=cfg, sessions=create_session_factory(engine),
-                                   store=ProcessStore(cfg.data_dir), temporal_client=temporal_client)
+                                   store=ProcessStore.for_settings(cfg), temporal_client=temporal_client)
     if migrate:  # upgrade_engine refreshed the planner statistics: not again at the first request
         app.state.context.statistics_refreshed()
     install_error_handlers(app)

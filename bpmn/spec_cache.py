@@ -2,7 +2,9 @@
 
 A workflow is started with the SHA-256 of its spec, not the spec itself, so histories stay small.
 The worker (its composition root) installs the loader that reads specs from where deploys put
-them; the interpreter asks :func:`bundle_for` and gets the cached, deserialized spec. Because the
+them, the database's ``process_specs`` table (mom.process_store: no disk shared between the API and
+workers on other hosts); the interpreter asks :func:`bundle_for` and gets the cached, deserialized
+spec. A miss names the hash and where it was looked for. Because the
 key is the content hash, reading it is deterministic: the same key always gives the same spec.
 """
 

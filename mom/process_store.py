@@ -1,18 +1,43 @@
-"""Deployed process versions and their specs, kept under the data directory.
+"""Deployed process versions and their specs, kept in the database.
 
-``specs/<sha256>.json`` holds each serialized spec (content-addressed, so a worker can load the
-exact version an instance runs); ``processes/<process_id>.json`` lists the versions of a process.
-Writes go to a temporary file first and are renamed into place, so a crash leaves no half file.
+Three tables (mom.db.models.specs): ``process_specs`` holds each serialized spec and
+``process_sources`` each deployed diagram, both content-addressed by SHA-256 and written once (the
+same content deployed twice, or by two hosts at once, is one row); ``process_spec_versions`` lists
+the versions of a process. A workflow is started with the spec's SHA-256, so any worker that
+reaches the database runs the exact version an instance was started with (bpmn.spec_cache keeps
+what it read), whatever its data directory: API processes, workers and ``mom run`` on other hosts
+share the database and Temporal, never a disk.
+
+Why the database and not the data directory: these were files under ``data/specs``, ``sources``
+and ``processes``, so the API and every worker had to mount one volume; a worker on a second host
+could not run what the API deployed, and ``mom run`` from another checkout failed with "spec ...
+is not deployed in .../data/specs".
+
+Upgrading: an install from before kept them as files. The first time a store is opened on a data
+directory (the API, a worker or a CLI command starting), the files found there are imported into
+the database (rows already present win; nothing is deleted), so instances started before the
+upgrade still find their specs. The files can be removed once every host runs this version.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
-from dataclasses import asdict, dataclass
+import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from mom.db.engine import create_database_engine
+from mom.db.models.specs import ProcessSource, ProcessSpec, ProcessSpecVersion
+
+if TYPE_CHECKING:
+    from mom.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -30,54 +55,94 @@ class SpecNotFound(LookupError):
     pass
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+_engines: dict[str, Engine] = {}
+_imported: set[tuple[str, Path]] = set()
+_open_lock = threading.Lock()
+_VERSION_RETRIES = 5
+
+
+def _is_sha256(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+
+
+def default_database_url(data_dir: Path) -> str:
+    """The database of an install whose data directory is ``data_dir``, as mom.settings.Settings
+    chooses it: ``MOM_DATABASE_URL``, else the SQLite file in the data directory."""
+    return os.environ.get("MOM_DATABASE_URL") or f"sqlite:///{data_dir / 'mom.db'}"
+
+
+def _engine_for(url: str) -> Engine:
+    """One engine per database URL per process, its schema brought up to date on first use."""
+    with _open_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            from mom.db.migrate import upgrade_engine
+
+            engine = create_database_engine(url)
+            if not sa.inspect(engine).has_table(ProcessSpec.__tablename__):
+                upgrade_engine(engine)
+            _engines[url] = engine
+        return engine
 
 
 class ProcessStore:
-    def __init__(self, data_dir: Path):
-        self.spec_dir = data_dir / "specs"
-        self.process_dir = data_dir / "processes"
-        self.source_dir = data_dir / "sources"
+    """The deployed processes of the database at ``database_url`` (default: the one the install
+    at ``data_dir`` uses, see :func:`default_database_url`); ``data_dir`` is only read for the
+    files of an older install (imported once, see the module docstring)."""
+
+    def __init__(self, data_dir: Path | None = None, *, database_url: str | None = None):
+        if data_dir is None and database_url is None:
+            raise ValueError("ProcessStore needs a data directory or a database URL")
+        self.database_url = database_url or default_database_url(data_dir)  # type: ignore[arg-type]
+        self.engine = _engine_for(self.database_url)
+        if data_dir is not None:
+            self._import_files(data_dir)
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> ProcessStore:
+        return cls(settings.data_dir, database_url=settings.effective_database_url)
+
+    @property
+    def where(self) -> str:
+        """The database, as error messages name it (without its password)."""
+        return self.engine.url.render_as_string(hide_password=True)
 
     def load_spec(self, sha256: str) -> str:
-        if not all(c in "0123456789abcdef" for c in sha256) or len(sha256) != 64:
+        if not _is_sha256(sha256):
             raise SpecNotFound(f"'{sha256}' is not a spec SHA-256")
-        path = self.spec_dir / f"{sha256}.json"
-        try:
-            return path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise SpecNotFound(f"spec {sha256} is not deployed in {self.spec_dir}") from None
+        with self.engine.connect() as connection:
+            text = connection.scalar(sa.select(ProcessSpec.spec_json).where(ProcessSpec.sha256 == sha256))
+        if text is None:
+            raise SpecNotFound(f"spec {sha256} is not deployed in the database {self.where} (table process_specs)")
+        return text
 
     def load_source(self, source_sha256: str) -> bytes:
         """The deployed diagram file of a version (by its SHA-256)."""
-        if not all(c in "0123456789abcdef" for c in source_sha256) or len(source_sha256) != 64:
+        if not _is_sha256(source_sha256):
             raise SpecNotFound(f"'{source_sha256}' is not a source SHA-256")
-        try:
-            return (self.source_dir / f"{source_sha256}.bpmn").read_bytes()
-        except FileNotFoundError:
-            raise SpecNotFound(f"source {source_sha256} is not deployed in {self.source_dir}") from None
+        with self.engine.connect() as connection:
+            content = connection.scalar(
+                sa.select(ProcessSource.content).where(ProcessSource.sha256 == source_sha256))
+        if content is None:
+            raise SpecNotFound(f"source {source_sha256} is not deployed in the database {self.where} "
+                               "(table process_sources)")
+        return bytes(content)
 
     def versions(self, process_id: str) -> list[ProcessVersion]:
-        path = self.process_dir / f"{process_id}.json"
-        if not path.exists():
-            return []
-        return [ProcessVersion(**v) for v in json.loads(path.read_text(encoding="utf-8"))]
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(*ProcessSpecVersion.__table__.columns).where(ProcessSpecVersion.process_id == process_id)
+                .order_by(ProcessSpecVersion.version)).all()
+        return [ProcessVersion(**row._mapping) for row in rows]
 
     def latest(self, process_id: str) -> ProcessVersion | None:
         versions = self.versions(process_id)
         return versions[-1] if versions else None
 
     def process_ids(self) -> list[str]:
-        return sorted(p.stem for p in self.process_dir.glob("*.json")) if self.process_dir.exists() else []
+        with self.engine.connect() as connection:
+            return list(connection.scalars(
+                sa.select(ProcessSpecVersion.process_id).distinct().order_by(ProcessSpecVersion.process_id)))
 
     def save(
         self,
@@ -91,29 +156,66 @@ class ProcessStore:
         deployed_by: str,
     ) -> tuple[ProcessVersion, bool]:
         """Store a deployed spec; returns (version, created). Re-deploying the same spec is a no-op."""
-        versions = self.versions(process_id)
-        if versions and versions[-1].spec_sha256 == spec_sha256:
-            return versions[-1], False
-        spec_path = self.spec_dir / f"{spec_sha256}.json"
-        if not spec_path.exists():
-            _write_atomically(spec_path, spec_json)
-        source_path = self.source_dir / f"{source_sha256}.bpmn"
-        if not source_path.exists():
-            _write_atomically(source_path, source.decode("utf-8"))
-        version = ProcessVersion(
-            process_id=process_id,
-            version=len(versions) + 1,
-            spec_sha256=spec_sha256,
-            source_name=source_name,
-            source_sha256=source_sha256,
-            deployed_at=datetime.now(UTC).isoformat(),
-            deployed_by=deployed_by,
-        )
-        _write_atomically(
-            self.process_dir / f"{process_id}.json",
-            json.dumps([asdict(v) for v in [*versions, version]], indent=1),
-        )
-        return version, True
+        self._put_content(ProcessSpec, spec_sha256, {"spec_json": spec_json})
+        self._put_content(ProcessSource, source_sha256, {"content": source})
+        for _ in range(_VERSION_RETRIES):
+            latest = self.latest(process_id)
+            if latest is not None and latest.spec_sha256 == spec_sha256:
+                return latest, False
+            version = ProcessVersion(
+                process_id=process_id,
+                version=(latest.version if latest else 0) + 1,
+                spec_sha256=spec_sha256,
+                source_name=source_name,
+                source_sha256=source_sha256,
+                deployed_at=datetime.now(UTC).isoformat(),
+                deployed_by=deployed_by,
+            )
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(sa.insert(ProcessSpecVersion).values(**version.__dict__))
+            except IntegrityError:  # another deploy took this version number: look again
+                continue
+            return version, True
+        raise RuntimeError(f"process {process_id}: {_VERSION_RETRIES} deploys at once took every version "
+                           f"number this one tried in the database {self.where}")
+
+    def _put_content(self, table: type[ProcessSpec] | type[ProcessSource], sha256: str,
+                     values: dict[str, object]) -> None:
+        """Write a content-addressed row once: present already (or written meanwhile) is fine."""
+        with self.engine.connect() as connection:
+            if connection.scalar(sa.select(table.sha256).where(table.sha256 == sha256)) is not None:
+                return
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(sa.insert(table).values(sha256=sha256, created_at=datetime.now(UTC), **values))
+        except IntegrityError:
+            pass
+
+    def _import_files(self, data_dir: Path) -> None:
+        """Import the ``specs/``, ``sources/`` and ``processes/`` files of an older install."""
+        key = (self.database_url, data_dir)
+        with _open_lock:
+            if key in _imported:
+                return
+            _imported.add(key)
+        for path in sorted((data_dir / "specs").glob("*.json")):
+            if _is_sha256(path.stem):
+                self._put_content(ProcessSpec, path.stem, {"spec_json": path.read_text(encoding="utf-8")})
+        for path in sorted((data_dir / "sources").glob("*.bpmn")):
+            if _is_sha256(path.stem):
+                self._put_content(ProcessSource, path.stem, {"content": path.read_bytes()})
+        for path in sorted((data_dir / "processes").glob("*.json")):
+            known = {v.version for v in self.versions(path.stem)}
+            for entry in json.loads(path.read_text(encoding="utf-8")):
+                version = ProcessVersion(**entry)
+                if version.version in known:
+                    continue
+                try:
+                    with self.engine.begin() as connection:
+                        connection.execute(sa.insert(ProcessSpecVersion).values(**version.__dict__))
+                except IntegrityError:  # its spec or source file was missing, or another host imported it
+                    continue
 
     def started_by_message(self, name: str) -> list[ProcessVersion]:
         """The latest version of every process that a message ``name`` starts (message start event)."""

@@ -175,10 +175,6 @@ class Settings(BaseSettings):
         """The configured database, or a SQLite file under the data directory."""
         return self.database_url or f"sqlite:///{self.data_dir / 'mom.db'}"
 
-    @property
-    def spec_dir(self) -> Path:
-        return self.data_dir / "specs"
-
 
 def load_settings(**overrides: object) -> Settings:
     return Settings(**overrides)  # type: ignore[arg-type]

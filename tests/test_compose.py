@@ -248,3 +248,27 @@ def test_the_production_image_runs_as_an_unprivileged_user_owning_its_data_dir()
     for name, service in services().items():
         if service.get("build") or "mom" in str(service.get("image", "")):
             assert str(service.get("user", user)).split(":")[0] not in ("root", "0"), f"{name} runs as root"
+
+
+def writable_volumes(service: dict[str, Any]) -> set[str]:
+    """The sources of the volumes ``service`` may write (read-only mounts left out)."""
+    sources = set()
+    for volume in service.get("volumes") or []:
+        if isinstance(volume, dict):
+            if not volume.get("read_only"):
+                sources.add(str(volume.get("source")))
+        elif not volume.endswith(":ro"):
+            sources.add(volume.rsplit(":", 1)[0])
+    return sources
+
+
+def test_the_api_and_the_workers_share_no_volume() -> None:
+    """Deployed specs are in the database (issue K): a worker on another host needs no disk of the API's."""
+    found = services()
+    roles = ("api", "worker", "edge-worker")
+    for name in roles:
+        assert found[name].get("volumes"), f"{name}: no data directory volume"
+    for i, first in enumerate(roles):
+        for second in roles[i + 1:]:
+            shared = writable_volumes(found[first]) & writable_volumes(found[second])
+            assert not shared, f"{first} and {second} share {shared}"

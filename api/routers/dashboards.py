@@ -25,7 +25,7 @@ from mom import instances
 from mom.db.models import Equipment, MachineEvent, ProductionOrder
 from mom.domain import EquipmentLevel, JobOrderStatus, MachineEventKind, ProductionOrderStatus
 from mom.oee import oee_for_shift_date
-from mom.process_store import ProcessStore
+from mom.process_store import ProcessStore, SpecNotFound
 from mom.scheduling.exchange import problem_from_dict
 from mom.scheduling.gantt import gantt_data
 from mom.scheduling.solver import SolveOptions, solve
@@ -268,10 +268,9 @@ def service_task_elements(store: ProcessStore, process_id: str | None, version: 
     chosen = next((v for v in store.versions(process_id or "") if v.version == version), None)
     if chosen is None:
         return {}
-    path = store.source_dir / f"{chosen.source_sha256}.bpmn"
     try:
-        root = parse_diagram(path.read_bytes(), path.name)
-    except (OSError, BpmnError):
+        root = parse_diagram(store.load_source(chosen.source_sha256), chosen.source_name)
+    except (SpecNotFound, BpmnError):
         return {}
     found: dict[str, list[str]] = {}
     for definition in root.iter(f"{{{ZEEBE_NS}}}taskDefinition"):

@@ -67,7 +67,7 @@ def _definition_row(context: ApiContext, session: Session, chosen: ProcessVersio
     )).scalar_one_or_none()
     if row is not None:
         return row
-    source = (context.store.source_dir / f"{chosen.source_sha256}.bpmn").read_text(encoding="utf-8")
+    source = context.store.load_source(chosen.source_sha256).decode("utf-8")
     row, _ = deploy_process_definition(session, process_key=chosen.process_id, bpmn_xml=source,
                                        deployed_by=chosen.deployed_by, reason="recorded at first start")
     return row

@@ -111,7 +111,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    store = ProcessStore(settings().data_dir)
+    store = ProcessStore.for_settings(settings())
     try:
         deployment = deploy_file(store, args.file, deployed_by=args.by, process_id=args.process_id)
     except BpmnError as exc:
@@ -155,7 +155,7 @@ def _deploy_schedules(store: ProcessStore, process_id: str, *, quiet: bool) -> i
 
 
 def cmd_schedules(args: argparse.Namespace) -> int:
-    return _deploy_schedules(ProcessStore(settings().data_dir), args.process_id, quiet=False)
+    return _deploy_schedules(ProcessStore.for_settings(settings()), args.process_id, quiet=False)
 
 
 def cmd_start(args: argparse.Namespace) -> int:
@@ -165,7 +165,7 @@ def cmd_start(args: argparse.Namespace) -> int:
         client = await connect(cfg)
         try:
             started = await instances.start_instance(
-                client, ProcessStore(cfg.data_dir), args.process_id, task_queue=cfg.task_queue,
+                client, ProcessStore.for_settings(cfg), args.process_id, task_queue=cfg.task_queue,
                 variables=parse_vars(args.var), business_key=args.business_key, version=args.version,
                 started_by="cli",
             )
@@ -341,7 +341,7 @@ def cmd_message(args: argparse.Namespace) -> int:
     async def publish() -> int:
         client = await connect(cfg)
         message = await publish_message(client, args.name, args.key, parse_vars(args.var), task_queue=cfg.task_queue,
-                                        ttl_seconds=args.ttl, message_id=args.id, store=ProcessStore(cfg.data_dir))
+                                        ttl_seconds=args.ttl, message_id=args.id, store=ProcessStore.for_settings(cfg))
         console.print(f"published {message.name} (key {message.key}, id {message.message_id})")
         return 0
 

@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     cfg = settings()
-    store = ProcessStore(cfg.data_dir)
+    store = ProcessStore.for_settings(cfg)
 
     async def migrate() -> int:
         client = await connect(cfg)
@@ -57,7 +57,8 @@ def _audit(database_url: str, args: argparse.Namespace, verdicts: list[Any]) -> 
     from mom.db.migrate import upgrade_engine
     from mom.db.transactions import writing
 
-    target = next(v for v in ProcessStore(settings().data_dir).versions(args.process_id) if v.version == args.version)
+    versions = ProcessStore.for_settings(settings()).versions(args.process_id)
+    target = next(v for v in versions if v.version == args.version)
     engine = create_database_engine(database_url)
     try:
         upgrade_engine(engine)

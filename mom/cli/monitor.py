@@ -75,7 +75,7 @@ async def _monitor(args: argparse.Namespace, rules: dict[str, str]) -> int:
         return 1
     client = await connect(config)
     task_queue = args.task_queue or config.task_queue
-    starter = exception_starter(client, ProcessStore(config.data_dir), task_queue=task_queue)
+    starter = exception_starter(client, ProcessStore.for_settings(config), task_queue=task_queue)
     start_exception = starter if rules else None
 
     async def deliver(name: str, correlation_key: str, variables: dict[str, Any]) -> None:

@@ -59,9 +59,11 @@ async def trial(cfg: Settings, file: Path, process_id: str | None, variables: di
         else:
             data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mom-run-")))
             address, queue = await _embedded(stack, cfg, data_dir)
-        store = ProcessStore(data_dir)
-        # the key the worker proves Updates with: the same settings, on the data directory it runs with
-        proof_key = (cfg if use_running else cfg.model_copy(update={"data_dir": data_dir})).update_proof_key
+        # the settings the worker runs with: its database has the deployed specs, its secret the key it
+        # proves Updates with (a running stack: this install's settings, MOM_DATABASE_URL the stack's)
+        run_cfg = cfg if use_running else cfg.model_copy(update={"data_dir": data_dir})
+        store = ProcessStore.for_settings(run_cfg)
+        proof_key = run_cfg.update_proof_key
         try:
             deployment = deploy_file(store, file, deployed_by="mom run", process_id=process_id)
         except BpmnError as exc:

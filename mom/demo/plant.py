@@ -149,7 +149,7 @@ class EmbeddedPlant:
                                              endpoints={n: m.endpoint for n, m in self.machines.items()})
 
     def _deploy(self) -> None:
-        self.store = ProcessStore(self.settings.data_dir)
+        self.store = ProcessStore.for_settings(self.settings)
         for path in sorted(PROCESSES.glob("*.bpmn")):
             try:
                 deployment = deploy_file(self.store, path, deployed_by="demo")

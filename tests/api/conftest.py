@@ -59,8 +59,21 @@ def api_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         admin_engine.dispose()
 
 
+def forget_process_versions(url: str) -> None:
+    """Each test deploys onto no process versions, as each had a store of its own when they were
+    files under its data directory (specs stay: they are content-addressed, and earlier tests'
+    instances may still load theirs)."""
+    engine = create_database_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DELETE FROM process_spec_versions")
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
 def settings(api_database: ApiDatabase, data_dir: Path, task_queue: str) -> Settings:
+    forget_process_versions(api_database.url)
     return load_settings(environment="test", data_dir=data_dir, database_url=api_database.url,
                          task_queue=task_queue, secret_key="test-secret-" + "x" * 32)
 

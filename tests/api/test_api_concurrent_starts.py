@@ -17,7 +17,7 @@ from mom.settings import Settings
 async def test_concurrent_first_starts(api: Api, settings: Settings) -> None:
     process_id = f"parallel_{secrets.token_hex(3)}"
     xml = (DIAGRAMS / "approval.bpmn").read_text().replace('id="approval"', f'id="{process_id}"')
-    deploy_bytes(ProcessStore(settings.data_dir), xml.encode(), "approval.bpmn", deployed_by="cli")
+    deploy_bytes(ProcessStore.for_settings(settings), xml.encode(), "approval.bpmn", deployed_by="cli")
     body = {"process_id": process_id, "variables": {"order_id": "PO-C", "qty": 1, "new_qty": 2}}
     started = await asyncio.gather(*(api.post("/instances", "sam", json=body) for _ in range(4)))
     assert [r.status_code for r in started] == [201] * 4, [r.text for r in started]

@@ -23,6 +23,7 @@ from mom.db.models.processes import (
 )
 from mom.db.models.products import BomLine, ProductDefinition, ProductRevision, RoutingOperation
 from mom.db.models.records import MachineEvent, QualityRecord
+from mom.db.models.specs import ProcessSource, ProcessSpec, ProcessSpecVersion
 from mom.db.models.users import SignInAddress, User
 
 __all__ = [
@@ -46,6 +47,9 @@ __all__ = [
     "PlannedDowntime",
     "ProcessDefinition",
     "ProcessInstance",
+    "ProcessSource",
+    "ProcessSpec",
+    "ProcessSpecVersion",
     "ProductDefinition",
     "ProductRevision",
     "ProductionOrder",
