@@ -11,9 +11,9 @@ values of the wrong types is null, ``and``/``or`` are three-valued.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import decimal
-import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -178,8 +178,6 @@ def _add_months(value: dt.date, months: int) -> dt.date:
     total = value.year * 12 + value.month - 1 + months
     year, month = divmod(total, 12)
     month += 1
-    import calendar
-
     day = min(value.day, calendar.monthrange(year, month)[1])
     return value.replace(year=year, month=month, day=day)
 
@@ -212,10 +210,7 @@ def arithmetic(op: str, a: Any, b: Any) -> Any:
         if op in "+-":
             sign = 1 if op == "+" else -1
             if ka in ("date and time", "date") and kb == "days and time duration":
-                result = a + sign * b
-                if ka == "date" and not isinstance(a, dt.datetime):
-                    return result
-                return result
+                return a + sign * b
             if ka in ("date and time", "date") and kb == "years and months duration":
                 return _add_months(a, sign * b.months)
             if ka == "time" and kb == "days and time duration":
@@ -593,10 +588,6 @@ def _mentions_input(node: Any) -> bool:
     if isinstance(node, list):
         return any(_mentions_input(part) for part in node)
     return False
-
-
-def product(lists: list[list[Any]]) -> Iterator[tuple[Any, ...]]:
-    return itertools.product(*lists)
 
 
 __all__ = ["Budget", "Evaluator", "FeelError", "Scope", "arithmetic", "compare", "equal", "parse_temporal"]
