@@ -7,6 +7,7 @@ diagram's literal."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from api_client import PASSWORD, Api
 from plant_data import seed_plant
 from temporalio.client import Client
+from temporalio.service import RPCError
 from test_api_inbox import DIAGRAMS, wait_for_status, wait_for_task
 
 from mom.db import create_database_engine, create_session_factory, execution
@@ -105,7 +107,9 @@ async def test_the_requester_is_who_started_the_demand_change(api: Api, worker: 
     body = {"data": {"approved": True, "approved_by": "B-4711", "comment": "fine by me"}}
     refused = await api.post(f"/tasks/{task['task_id']}/complete", "sam", json=body)
     assert refused.status_code == 403 and "four eyes" in refused.json()["detail"], refused.text
-    done = await api.post(f"/tasks/{task['task_id']}/complete", "sue", json=body)
+    unsigned = await api.post(f"/tasks/{task['task_id']}/complete", "sue", json=body)
+    assert task["signature"] == "approved by" and unsigned.status_code == 422, unsigned.text  # an e-signature
+    done = await api.post(f"/tasks/{task['task_id']}/complete", "sue", json={**body, "password": PASSWORD})
     assert done.status_code == 200, done.text
     await wait_for_status(api, workflow_id, "completed", timeout=60)
 
@@ -116,12 +120,13 @@ async def test_the_requester_is_who_started_the_demand_change(api: Api, worker: 
     assert changed[0].details["noted"] == {"approved_by": "B-4711"}
     assert [e.actor for e in audit_entries(settings, action="production_order.quantity_changed",
                                            entity_id="PO-ID1")] == ["worker for sue"]
-    assert [e.actor for e in audit_entries(settings, action="task.approved", entity_id=task["task_id"])] == ["sue"]
+    approved = audit_entries(settings, action="task.approved", entity_id=task["task_id"])
+    assert [(e.actor, e.details["signature"]["meaning"]) for e in approved] == [("sue", "approved by")]
     assert not audit_entries(settings, actor="B-4711")
 
 
 async def test_start_production_and_a_lot_hold_are_audited_for_the_signed_in_user(
-        api: Api, worker: None, settings: Settings) -> None:
+        api: Api, worker: None, settings: Settings, temporal_client: Client) -> None:
     plant = seed_plant(api.database)
     number = f"PO-{plant.tag}-ID"
     created = await api.post("/orders", "sam", json={"order_number": number, "product_code": plant.product,
@@ -130,22 +135,30 @@ async def test_start_production_and_a_lot_hold_are_audited_for_the_signed_in_use
     await deploy_reference(api, "production_order")
     await deploy_reference(api, "quality_deviation")
 
-    # "Start production" by sam: the order's release names sam, not the diagram's 'erp'
-    started = await api.post("/instances", "sam", json={"process_id": "production_order", "business_key": number,
-                                                        "variables": {"order_number": number}})
-    assert started.status_code == 201, started.text
-    released = await wait_for_audit(settings, action="production_order.status_changed", entity_id=number)
-    assert {e.actor for e in released} == {"worker for sam"}, [(e.actor, e.reason) for e in released]
-    assert released[0].details["noted"] == {"released_by": "erp"}
+    started_ids: list[str] = []
+    try:
+        # "Start production" by sam: the order's release names sam, not the diagram's 'erp'
+        started = await api.post("/instances", "sam", json={"process_id": "production_order", "business_key": number,
+                                                            "variables": {"order_number": number}})
+        assert started.status_code == 201, started.text
+        started_ids.append(started.json()["workflow_id"])
+        released = await wait_for_audit(settings, action="production_order.status_changed", entity_id=number)
+        assert {e.actor for e in released} == {"worker for sam"}, [(e.actor, e.reason) for e in released]
+        assert released[0].details["noted"] == {"released_by": "erp"}
 
-    # a quality deviation started by sue holds the lot for sue; the diagram's held_by='quality' is a detail
-    deviation = await api.post("/instances", "sue", json={"process_id": "quality_deviation", "variables": {
-        "lot": plant.bracket_lot, "reason": "burr on the edge", "measured_value": 3.0}})
-    assert deviation.status_code == 201, deviation.text
-    held = await wait_for_audit(settings, action="lot.status_changed", entity_id=plant.bracket_lot)
-    assert [(e.actor, e.details["noted"]) for e in held] == [("worker for sue", {"held_by": "quality"})]
-    assert not audit_entries(settings, actor="quality")
-    assert "erp" not in {e.actor for e in audit_entries(settings, entity_id=number)}
+        # a quality deviation started by sue holds the lot for sue; the diagram's held_by='quality' is a detail
+        deviation = await api.post("/instances", "sue", json={"process_id": "quality_deviation", "variables": {
+            "lot": plant.bracket_lot, "reason": "burr on the edge", "measured_value": 3.0}})
+        assert deviation.status_code == 201, deviation.text
+        started_ids.append(deviation.json()["workflow_id"])
+        held = await wait_for_audit(settings, action="lot.status_changed", entity_id=plant.bracket_lot)
+        assert [(e.actor, e.details["noted"]) for e in held] == [("worker for sue", {"held_by": "quality"})]
+        assert not audit_entries(settings, actor="quality")
+        assert "erp" not in {e.actor for e in audit_entries(settings, entity_id=number)}
+    finally:  # no production_order left running: an ECO's migration queries every running one
+        for workflow_id in started_ids:
+            with contextlib.suppress(RPCError):  # already ended
+                await temporal_client.get_workflow_handle(workflow_id).terminate("test done")
 
 
 async def test_a_diagram_cannot_name_the_requester(api: Api, worker: None, settings: Settings) -> None:
