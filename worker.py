@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -26,7 +27,7 @@ import bpmn.spec_cache
 from activities.messages import MessagingActivities
 from activities.scheduling import SchedulingActivities
 from activities.trying import TRYING_ACTIVITIES
-from mom import heap, temporal_connection
+from mom import heap, instance_list, temporal_connection
 from mom.process_store import ProcessStore
 from mom.settings import Settings, load_settings
 from workflows import update_proof
@@ -151,6 +152,15 @@ def build_worker(client: Client, settings: Settings, *, queue: str | None = None
 
 async def run_worker(settings: Settings, queue: str | None, edge_site: str | None) -> None:
     client = await temporal_connection.connect(settings)
+    if edge_site is None:
+        try:
+            added = await instance_list.register_search_attributes(client)
+        except RPCError as exc:
+            raise SystemExit(f"worker: cannot register the instances' search attributes in namespace "
+                             f"{client.namespace} ({exc.message}); run the commands of the README's "
+                             "'Temporal cluster' section") from None
+        if added:
+            _log.info("registered search attributes %s in namespace %s", ", ".join(added), client.namespace)
     worker = build_worker(client, settings, queue=queue, edge_site=edge_site)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

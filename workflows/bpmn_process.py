@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
     import bpmn.engine as engine
     import bpmn.spec_cache as spec_cache
     import workflows.activity_options as activity_options
+    import workflows.instance_status as instance_status
     import workflows.update_proof as update_proof
     from workflows.contracts import (
         ACTING_INPUT,
@@ -127,6 +128,8 @@ class BpmnProcess:
         self._child_results: dict[str, ChildFinished] = {}  # child workflow id -> how it ended (its signal)
         self._carried_children: dict[str, list[str]] = {}  # from the previous run: task id -> [child id, element]
         self._settled_children: set[str] = set()  # carried children whose outcome this run took
+        self._status_enabled: bool | None = None  # decided at the first wait (a patch marker)
+        self._published: tuple[bool, list[str]] | None = None  # what the list shows (instance_status)
         try:
             with workflow.unsafe.sandbox_unrestricted():
                 bundle = spec_cache.bundle_for(input.spec_sha256)
@@ -218,6 +221,7 @@ class BpmnProcess:
         for task_id, (child_id, element_id) in sorted(self._carried_children.items()):
             self._wait_for_carried_child(task_id, child_id, element_id)
         while self._run is None:
+            self._publish_status()
             await workflow.wait_condition(lambda: self._retry is not None)
             self._retry = None
             try:
@@ -235,6 +239,7 @@ class BpmnProcess:
                 self._raise_incident(exc.element_id, exc.message, "engine")
             if run.is_completed and self._incident is None:
                 break
+            self._publish_status()
             if self._incident is not None:
                 await workflow.wait_condition(lambda: self._retry is not None)
                 continue
@@ -437,6 +442,8 @@ class BpmnProcess:
             self._child_incidents.pop(report.workflow_id, None)
         else:
             self._child_incidents[report.workflow_id] = dict(report.incident)
+        if self._status_enabled:  # publish it (histories from before the patch did not wake here)
+            self._wake = True
 
     def _report_to_parent(self, incident: dict[str, Any] | None) -> None:
         """A called process tells its parent when an incident opens or closes (shown at the call activity)."""
@@ -574,6 +581,30 @@ class BpmnProcess:
         ))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    # -- what the instance list shows (workflows.instance_status) ---------------------------
+    def _publish_status(self) -> None:
+        """Upsert the open incident and current elements when they changed (before each wait)."""
+        elements: set[str] = set()
+        if self._run is not None:
+            with contextlib.suppress(engine.EngineIncident):
+                elements = set(self._run.active_elements())
+        incident = self._shown_incident()
+        if incident is not None and incident.get("element_id"):
+            elements.add(str(incident["element_id"]))  # a failed step holds its token (not "active" to Spiff)
+        shown = (incident is not None, sorted(elements))
+        if shown == self._published:
+            return
+        if self._status_enabled is None:
+            self._status_enabled = workflow.patched(instance_status.STATUS_PATCH)
+        if not self._status_enabled:
+            return
+        updates = instance_status.status_updates(*shown)
+        if self._published is None:
+            updates = instance_status.identity_updates(self._input.process_id, self._input.version,
+                                                       self._input.business_key, self._input.started_by) + updates
+        workflow.upsert_search_attributes(updates)
+        self._published = shown
 
     # -- incidents -------------------------------------------------------------------------
     def _raise_incident(self, element_id: str | None, message: str, kind: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -25,7 +26,7 @@ from api.payload_limits import require_small
 from api.schemas.messages import MigrationIn, MigrationOut, VerdictOut
 from api.schemas.processes import CancelRequest, IncidentOut, InstanceOut, InstanceStart, InstanceState, RetryRequest
 from api.task_rules import operator_only
-from mom import instances
+from mom import instance_list, instances
 from mom.db.audit import append_audit_entry
 from mom.db.errors import RecordNotFound
 from mom.db.models import HumanTask, ProcessDefinition, ProcessInstance
@@ -33,7 +34,6 @@ from mom.db.processes import (
     change_process_instance_status,
     deploy_process_definition,
     get_process_instance,
-    list_process_instances,
     start_process_instance,
 )
 from mom.domain import IllegalTransition, ProcessInstanceStatus
@@ -42,15 +42,6 @@ from mom.process_store import ProcessVersion
 from workflows.contracts import WORKFLOW_NAME
 
 router = APIRouter(prefix="/instances", tags=["instances"])
-
-_STATUS = {
-    WorkflowExecutionStatus.RUNNING: ProcessInstanceStatus.RUNNING,
-    WorkflowExecutionStatus.COMPLETED: ProcessInstanceStatus.COMPLETED,
-    WorkflowExecutionStatus.FAILED: ProcessInstanceStatus.FAILED,
-    WorkflowExecutionStatus.TIMED_OUT: ProcessInstanceStatus.FAILED,
-    WorkflowExecutionStatus.CANCELED: ProcessInstanceStatus.CANCELLED,
-    WorkflowExecutionStatus.TERMINATED: ProcessInstanceStatus.TERMINATED,
-}
 
 
 def _out(row: ProcessInstance) -> InstanceOut:
@@ -138,9 +129,17 @@ async def migrate(context: ContextDep, user: Engineer, body: MigrationIn) -> Mig
                                              migrated=v.migrated, reasons=list(v.reasons)) for v in verdicts])
 
 
-def _set_status(session: Session, workflow_id: str, to: ProcessInstanceStatus) -> None:
+def _set_status(session: Session, workflow_id: str, to: ProcessInstanceStatus, at: datetime | None = None) -> None:
     with contextlib.suppress(IllegalTransition, RecordNotFound):
-        change_process_instance_status(session, workflow_id=workflow_id, to=to)
+        if get_process_instance(session, workflow_id=workflow_id).status != to:
+            change_process_instance_status(session, workflow_id=workflow_id, to=to, at=at)
+
+
+def _listed_out(item: instance_list.ListedInstance) -> InstanceOut:
+    return InstanceOut(workflow_id=item.workflow_id, run_id=item.run_id, process_id=item.process_id,
+                       version=item.version, business_key=item.business_key, status=item.status.value,
+                       started_by=item.started_by, started_at=item.started_at, ended_at=item.ended_at,
+                       open_incident=item.open_incident, active=item.active)
 
 
 @router.get("", response_model=Page[InstanceOut])
@@ -151,14 +150,13 @@ async def index(context: ContextDep, user: AnyUser, paging: Paging,
                 business_key_prefix: Annotated[str | None, Query(min_length=1, max_length=200,
                                                                  description="keys starting with it")] = None,
                 with_open_incidents: bool | None = None) -> Page[InstanceOut]:
-    def work(session: Session) -> Page[InstanceOut]:
-        items, total = list_process_instances(session, status=status_, process_key=process_id,
-                                              business_key=business_key, business_key_prefix=business_key_prefix,
-                                              with_open_incidents=with_open_incidents,
-                                              offset=paging.offset, limit=paging.limit)
-        return Page(items=[_out(i) for i in items], total=total, **paging.model_dump())
-
-    return await context.db(work, write=False)
+    """Every process instance however started, as Temporal's visibility has it now (status, end time)
+    and as the instance last published (open incident, current elements): see mom.instance_list."""
+    items, total = await instance_list.list_instances(
+        await context.temporal(), status=status_, process_id=process_id, business_key=business_key,
+        business_key_prefix=business_key_prefix, with_open_incidents=with_open_incidents,
+        offset=paging.offset, limit=paging.limit)
+    return Page(items=[_listed_out(i) for i in items], total=total, **paging.model_dump())
 
 
 async def _describe(client: Client, workflow_id: str) -> Any:
@@ -217,30 +215,25 @@ async def incidents(context: ContextDep, user: AnyUser, workflow_id: str) -> lis
 # this path would take the suffixes of the routes above
 @router.get("/{workflow_id:path}", response_model=InstanceOut)
 async def show(context: ContextDep, user: AnyUser, workflow_id: str) -> InstanceOut:
-    """The instance, its status refreshed from Temporal."""
+    """The instance as Temporal has it (status, close time, published incident and elements)."""
     await _check_readable(context, user, workflow_id)
     description = await _describe(await context.temporal(), workflow_id)
-    live = _STATUS.get(description.status) if description and description.status else None
+    if description is not None:
+        listed = await instance_list.listed(description)
+        if listed.ended_at is not None:  # the start row follows, with the true end time
+            await context.db(lambda s: _set_status(s, workflow_id, listed.status, at=listed.ended_at))
+        return _listed_out(listed)
 
     def work(session: Session) -> InstanceOut | None:
         try:
-            row = get_process_instance(session, workflow_id=workflow_id)
+            return _out(get_process_instance(session, workflow_id=workflow_id))
         except RecordNotFound:
             return None
-        if live is not None and live != row.status:
-            _set_status(session, workflow_id, live)
-        return _out(row)
 
-    found = await context.db(work)
-    if found is not None:
-        return found
-    if description is None:
+    found = await context.db(work, write=False)
+    if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no process instance '{workflow_id}'")
-    memo = await description.memo()
-    return InstanceOut(workflow_id=workflow_id, run_id=description.run_id, process_id=str(memo.get("process_id")),
-                       version=int(memo.get("version") or 0), business_key=None,
-                       status=(live or ProcessInstanceStatus.RUNNING).value, started_by=None,
-                       started_at=description.start_time, ended_at=description.close_time)
+    return found
 
 
 @router.post("/{workflow_id:path}/retry", response_model=dict[str, Any],

@@ -60,6 +60,8 @@ class InstanceOut(BaseModel):
     started_by: str | None
     started_at: datetime | None
     ended_at: datetime | None = None
+    open_incident: bool = False  # running with an open incident (its own, or in an instance it called)
+    active: list[str] = []  # the elements holding a token now (running instances)
 
 
 class InstanceState(BaseModel):

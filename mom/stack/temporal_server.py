@@ -15,6 +15,7 @@ from typing import Any
 from mom.settings import Settings
 from mom.stack.lifeline import die_with_parent
 from mom.stack.ports import free_port, wait_for_port
+from workflows import instance_status
 
 DEFAULT_PRAGMAS = ("journal_mode=wal", "synchronous=normal", "busy_timeout=5000")
 HISTORY_CACHE_ENTRIES: int = Settings.model_fields["temporal_history_cache_entries"].default
@@ -27,8 +28,10 @@ actively moving at once still fit."""
 
 
 def dev_server_tuning(history_cache_entries: int = HISTORY_CACHE_ENTRIES) -> list[str]:
-    """``temporal server start-dev`` options of the embedded stack beyond address and storage."""
-    return ["--dynamic-config-value", f"history.hostLevelCacheMaxSize={int(history_cache_entries)}"]
+    """``temporal server start-dev`` options of the embedded stack beyond address and storage (with
+    the search attributes the process instances publish, workflows.instance_status)."""
+    return ["--dynamic-config-value", f"history.hostLevelCacheMaxSize={int(history_cache_entries)}",
+            *instance_status.dev_server_options()]
 
 
 def temporal_cli() -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from api_client import Api
@@ -59,11 +60,12 @@ async def test_instance_start_refusals(api: Api) -> None:
 
 async def test_incident_retry_cancel_and_list(api: Api, worker: None) -> None:  # noqa: F811
     await deploy(api, "incident.bpmn")
-    started = await api.post("/instances", "erin", json={"process_id": "incident", "business_key": "B-1",
+    key = f"B-{uuid.uuid4().hex[:8]}"  # the list reads the session's one Temporal server: this run's key
+    started = await api.post("/instances", "erin", json={"process_id": "incident", "business_key": key,
                                                          "variables": {"good": 0, "bad": 0, "settle_seconds": 0}})
     assert started.status_code == 201, started.text
     workflow_id = started.json()["workflow_id"]
-    duplicate = await api.post("/instances", "erin", json={"process_id": "incident", "business_key": "B-1"})
+    duplicate = await api.post("/instances", "erin", json={"process_id": "incident", "business_key": key})
     assert duplicate.status_code == 409
     await wait_for_status(api, workflow_id, "incident")
     incidents = (await api.get(f"/instances/{workflow_id}/incidents", "sam")).json()
@@ -73,7 +75,7 @@ async def test_incident_retry_cancel_and_list(api: Api, worker: None) -> None:  
     assert retried.status_code == 200, retried.text
     await wait_for_status(api, workflow_id, "completed")
     assert (await api.post(f"/instances/{workflow_id}/retry", "sam", json={})).status_code == 409
-    listed = await api.get("/instances", "otto", params={"process_id": "incident", "business_key": "B-1"})
+    listed = await api.get("/instances", "otto", params={"process_id": "incident", "business_key": key})
     assert [i["workflow_id"] for i in listed.json()["items"]] == [workflow_id]
     assert (await api.get("/instances", "otto", params={"status": "bogus"})).status_code == 422
 
