@@ -31,6 +31,13 @@ async def test_retry_in_the_called_instance_completes_the_parent(browsing: Brows
 
     page = browsing.page
     await browsing.sign_in("erin")
+    # the list shows the incident on both, the called instance too (started by the parent, not the API)
+    await page.goto(f"{browsing.base_url}/ui/#/instances")
+    await page.get_by_text("open incidents").click()
+    listed = page.get_by_test_id("instances")
+    await expect(listed.locator(f'tr[data-workflow-id="{parent}"]').get_by_test_id("open-incident")).to_be_visible(
+        timeout=30_000)
+    await expect(listed.locator(f'tr[data-workflow-id^="{parent}/"]').get_by_test_id("open-incident")).to_be_visible()
     await page.goto(f"{browsing.base_url}/ui/#/instances/{parent}")
     incident = page.get_by_test_id("incident")
     await expect(incident).to_contain_text("ZeroDivisionError", timeout=30_000)

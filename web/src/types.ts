@@ -60,6 +60,8 @@ export interface Instance {
   started_by: string | null;
   started_at: string | null;
   ended_at: string | null;
+  open_incident: boolean;
+  active: string[];
 }
 
 export interface Incident {

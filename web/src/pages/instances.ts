@@ -39,7 +39,8 @@ function renderList(root: HTMLElement): () => void {
       clear(table, page.items.map((i) => h("tr", { "data-workflow-id": i.workflow_id },
         h("td", {}, h("a", { href: `#/instances/${encodeURIComponent(i.workflow_id)}` }, i.workflow_id)),
         h("td", {}, `${i.process_id} v${i.version}`), h("td", {}, i.business_key ?? "–"),
-        h("td", {}, h("span", { class: `badge ${i.status}` }, i.status)),
+        h("td", {}, i.open_incident ? h("span", { class: "badge incident", "data-testid": "open-incident" }, "incident")
+          : h("span", { class: `badge ${i.status}` }, i.status)),
         h("td", {}, i.started_by ?? "–"), h("td", {}, when(i.started_at)))));
       if (page.items.length === 0) table.append(h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No instances.")));
     } catch (error) {
