@@ -58,7 +58,7 @@ function_def: "function" "(" [name ("," name)*] ")" expr
            | additive "in" in_tests                            -> in_
            | additive "instance" "of" type_name               -> instance_of
 in_tests: ut_cmp | "(" ut_cmp ")" | "(" positive_test ("," positive_test)+ ")" | additive
-type_name: name | "function"
+type_name: name | "function" | GENERIC_TYPE
 
 ?additive: multiplicative
          | additive ADD_OP multiplicative              -> arith
@@ -104,6 +104,7 @@ MUL_OP: "*" | "/"
 POW_OP: "**"
 MULTI_NAME.3: /(?:MULTI)(?![\w])/
 NAME: /(?!\d)[\w$?][\w$?']*/ | /`[^`]+`/
+GENERIC_TYPE.3: /(?:list|context|range|function)\s*<(?:[^<>()]|<(?:[^<>()]|<[^<>()]*>)*>)*>(?:\s*->\s*\w+)?/
 EMPTY_LIST.2: /\[\s*\]/
 _END_OPEN.1: /\[(?=\s*(?:$|[,)\]]))/
 NUMBER: /(\d+(\.\d+)?|\.\d+)([eE][+-]?\d+)?/
@@ -247,7 +248,9 @@ class ToNodes(Transformer[Token, Node]):
     def instance_of(self, meta: Any, value: Node, type_name: str) -> Node:
         return ("instance", _pos(meta), value, type_name)
 
-    def type_name(self, meta: Any, name: str | None = None) -> str:
+    def type_name(self, meta: Any, name: Any = None) -> Any:
+        if isinstance(name, Token) and name.type == "GENERIC_TYPE":
+            return parse_type(str(name))
         return name or "function"
 
     def if_expr(self, meta: Any, condition: Node, then: Node, otherwise: Node) -> Node:
@@ -318,6 +321,42 @@ class ToNodes(Transformer[Token, Node]):
         if tests[0] == "tests" and len(tests[2]) == 1 and tests[2][0][0] == "ut_expr" and tests[2][0][2][0] == "not":
             return ("ut_not", tests[1], tests[2][0][2][2])
         return tests
+
+
+def parse_type(text: str) -> Any:
+    """A FEEL type (``list<number>``, ``context<a: string, b: list<Any>>``, ``function<Any> -> Any``) as
+    a name or a tuple: ``("list", item)``, ``("range", point)``, ``("context", ((key, type), ...))``,
+    ``("function",)``."""
+    text = text.strip()
+    head, _, rest = text.partition("<")
+    head = head.strip()
+    if not rest:
+        return " ".join(text.split())
+    if head == "function":
+        return ("function",)
+    inner = rest[:rest.rindex(">")]
+    parts = _split_top(inner)
+    if head == "context":
+        entries = []
+        for part in parts:
+            key, _, type_text = part.partition(":")
+            entries.append((key.strip(), parse_type(type_text)))
+        return ("context", tuple(entries))
+    return (head, parse_type(parts[0]) if parts else "Any")
+
+
+def _split_top(text: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for ch in text:
+        depth += {"<": 1, ">": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    if current.strip():
+        parts.append(current)
+    return parts
 
 
 def _interval(start_included: bool, end_included: bool) -> Any:

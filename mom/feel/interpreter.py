@@ -384,15 +384,7 @@ class Evaluator:
         return self.any_test(node[3], value, scope, in_expression=True)
 
     def eval_instance(self, node: Node, scope: Scope) -> Any:
-        value = self.eval(node[2], scope)
-        name = node[3]
-        if name in ("Any", "any"):
-            return value is not None
-        if name == "Null":
-            return value is None
-        if name == "function":
-            return isinstance(value, FeelFunction)
-        return kind(value) == name
+        return instance_of(self.eval(node[2], scope), node[3])
 
     def eval_if(self, node: Node, scope: Scope) -> Any:
         condition = self.eval(node[2], scope)
@@ -577,6 +569,27 @@ class Evaluator:
 
     def eval_ut_any(self, node: Node, scope: Scope) -> Any:
         return True
+
+
+def instance_of(value: Any, type_: Any) -> bool:
+    """Whether a value is of a FEEL type (a name, or a tuple from mom.feel.grammar.parse_type)."""
+    if isinstance(type_, tuple):
+        if type_[0] == "function":
+            return isinstance(value, FeelFunction)
+        if type_[0] == "list":
+            return isinstance(value, list) and all(v is None or instance_of(v, type_[1]) for v in value)
+        if type_[0] == "range":
+            return isinstance(value, Range) and all(v is None or instance_of(v, type_[1])
+                                                    for v in (value.start, value.end))
+        if type_[0] == "context":
+            return isinstance(value, dict) and all(
+                key in value and (value[key] is None or instance_of(value[key], t)) for key, t in type_[1])
+        return False
+    if type_ in ("Any", "any"):
+        return value is not None
+    if type_ == "Null":
+        return value is None
+    return kind(value) == type_
 
 
 def _mentions_input(node: Any) -> bool:

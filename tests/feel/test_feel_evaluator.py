@@ -28,6 +28,14 @@ def test_camunda_8_expressions_from_the_issue() -> None:
     assert evaluate("missing + 1") is None  # Camunda 8: a name no variable supplies is null
 
 
+def test_instance_of_generic_types() -> None:
+    assert evaluate("xs instance of list<number>", {"xs": [1, 2]}) is True
+    assert evaluate("xs instance of list<number>", {"xs": [1, "a"]}) is False
+    assert evaluate("{a: {b: 1}} instance of context<a: context<b: number>>") is True
+    assert evaluate("{a: 1} instance of context<a: string>") is False
+    assert evaluate("count(xs) < 3 and xs instance of list<Any>", {"xs": [1]}) is True
+
+
 def test_numbers_are_decimals_and_json_keeps_integers_integral() -> None:
     assert to_json(evaluate("0.1 + 0.2")) == 0.3
     assert to_json(evaluate("10 / 4")) == 2.5
