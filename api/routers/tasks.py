@@ -148,7 +148,13 @@ def _invalid(task_id: str, errors: dict[str, str]) -> str:
 async def _settled_answer(context: ApiContext, task_id: str, user: Principal, data: dict[str, Any]) -> TaskOut:
     """The answer to a click that found its task completed by a concurrent click: the same answer when
     that click was the same person's with the same data (a double click), else 409 naming who won."""
-    task = await _load(context, task_id, user, settled=True)
+    try:
+        task = await _load(context, task_id, user, settled=True)
+    except HTTPException as exc:  # the winner's task is no longer shown to this user: still a lost race
+        if exc.status_code != status.HTTP_403_FORBIDDEN:
+            raise
+        raise HTTPException(status.HTTP_409_CONFLICT, f"task {task_id} was already completed by someone else; "
+                                                      "your data was not taken") from None
     if task.status == TaskStatus.COMPLETED.value and task.completed_by == user.username and task.result == data:
         return task
     by = f"by {task.completed_by}" if task.completed_by else "by someone else"

@@ -15,6 +15,8 @@ from test_api_inbox import DIAGRAMS, deploy, wait_for_status, wait_for_task, wor
 from mom import instances
 from mom.settings import Settings
 
+FOR_OPERATORS = (DIAGRAMS / "approval.bpmn").read_text().replace(
+    'candidateGroups="supervisors"', 'candidateGroups="operators"').replace('id="approval"', 'id="operator_step"')
 NO_FORM = (DIAGRAMS / "approval.bpmn").read_text().replace(
     '<zeebe:formDefinition formKey="camunda-forms:bpmn:ApproveForm" />', "").replace(
     'id="approval"', 'id="confirm_only"')
@@ -101,3 +103,22 @@ async def test_the_loser_of_a_completion_race_gets_409_naming_the_winner(api: Ap
     assert winner.json()["completed_by"] != loser_name
     assert task_id in loser.json()["detail"] and f"completed by {winner.json()['completed_by']}" in \
         loser.json()["detail"]
+
+
+async def test_an_operator_who_loses_the_race_gets_409_too(api: Api, worker: None) -> None:  # noqa: F811
+    """otto and olga (operators at other work centers) race for a step at no work center: once it is
+    olga's, otto no longer sees it, and is still told he lost the race (not 403)."""
+    response = await api.post("/process-definitions", "erin",
+                              files={"file": ("operator_step.bpmn", FOR_OPERATORS.encode(), "application/xml")})
+    assert response.status_code in (200, 201), response.text
+    started = await api.post("/instances", "sam", json={"process_id": "operator_step", "variables": {
+        "order_id": f"PO-OP-{secrets.token_hex(3)}", "qty": 1, "new_qty": 2}})
+    assert started.status_code == 201, started.text
+    task_id = (await wait_for_task(api, started.json()["workflow_id"], user="otto"))["task_id"]
+    await api.token("otto"), await api.token("olga")
+    otto, olga = await asyncio.gather(
+        api.post(f"/tasks/{task_id}/complete", "otto", json={"data": {"approved": True, "comment": "otto"}}),
+        api.post(f"/tasks/{task_id}/complete", "olga", json={"data": {"approved": False, "comment": "olga"}}))
+    assert sorted([otto.status_code, olga.status_code]) == [200, 409], (otto.text, olga.text)
+    loser = otto if otto.status_code == 409 else olga
+    assert task_id in loser.json()["detail"] and "already completed" in loser.json()["detail"]
