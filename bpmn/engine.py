@@ -38,6 +38,7 @@ from bpmn.clock import current_time
 from bpmn.extensions import TaskExtensions
 from bpmn.forms import validate_form_data
 from bpmn.parser import PlantCallActivity, PlantEventSubprocess, PlantServiceTask, call_extensions, task_extensions
+from bpmn.payload_size import PAYLOAD_SETTING, json_bytes, largest_values
 from bpmn.script_engine import restricted_script_engine
 from bpmn.spec_bundle import SpecBundle, serializer
 
@@ -58,8 +59,16 @@ class EngineIncident(Exception):
         super().__init__(f"[{element_id}] {message}" if element_id else message)
 
 
+class DataTooLarge(EngineIncident):
+    """The process data would not fit a Temporal payload (``MOM_MAX_PAYLOAD_BYTES``)."""
+
+
 class UnknownTask(LookupError):
     pass
+
+
+class _Pause(Exception):
+    """Raised between two engine tasks when the work budget of this workflow task is spent."""
 
 
 class FormInvalid(ValueError):
@@ -164,6 +173,14 @@ class ProcessRun:
         self._thrown_signals: list[ThrownSignal] = []
         self._listens: bool | None = None  # whether the process has event subprocesses
         self._compensates: bool | None = None  # whether it has compensation handlers or throw events
+        # Work budget (see advance): units = tasks in the tree at each engine task completed
+        self.work_budget: int | None = None
+        self.may_pause: Callable[[], bool] = lambda: True
+        self.spent = 0
+        self.pending_work = False
+        # Process data over this many bytes of JSON (a payload Temporal would refuse) is an incident at
+        # the task that brought it (a script, a completion, an activity result, a message)
+        self.payload_limit: int | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -236,17 +253,56 @@ class ProcessRun:
             self._last_data = task.data
             if self._has_compensation():
                 compensation.record(task)
+            if self.payload_limit is not None and _brings_data(task.task_spec):
+                self._check_size(task.data, bpmn_id, self.payload_limit)
         if len(self.completed) % 50 == 0 and task.workflow is self.workflow and self._depth(task) > COMPACT_AT_DEPTH:
             self.compact()
 
+    @staticmethod
+    def _check_size(data: dict[str, Any], element_id: str, limit: int) -> None:
+        size = json_bytes(data)
+        if size > limit:
+            largest = ", ".join(f"{name} ({n:,} bytes)" for name, n in largest_values(data)[:3])
+            first = largest_values(data)[0][0]
+            raise DataTooLarge(element_id, f"the process data takes {size:,} bytes as JSON, more than "
+                                             f"{PAYLOAD_SETTING} ({limit:,}); largest variables: {largest}; "
+                                             f"retry with smaller values (e.g. --var {first}=null)")
+
+    def new_budget(self) -> None:
+        """Start counting the work of a new workflow task."""
+        self.spent = 0
+
+    def _did_complete_engine_task(self, task: Any) -> None:
+        self._did_complete(task)
+        # SpiffWorkflow looks through the task tree after every completion (waiting tasks, joins):
+        # the work of one completion grows with the tree, so it is charged by the tree's size
+        # and again for every waiting task and every join still to come (each looks through the tree
+        # for its inputs: a parallel split of n branches costs n^2 tree walks)
+        tree = len(self.workflow.tasks) + (len(task.workflow.tasks) if task.workflow is not self.workflow else 0)
+        waiting = sum(1 for t in self.workflow.tasks.values()
+                      if t._state == TaskState.WAITING or (t._state < TaskState.COMPLETED
+                                                           and len(t.task_spec.inputs) > 1))
+        self.spent += tree * (1 + waiting // 8)  # measured: a join's walk costs about 1/8 of a completion's
+        if self.work_budget is not None and self.spent > self.work_budget and self.may_pause():
+            raise _Pause
+
     def advance(self) -> None:
-        """Run everything the engine can do alone: due timers, gateways, scripts, events."""
+        """Run everything the engine can do alone: due timers, gateways, scripts, events.
+
+        With a ``work_budget`` it stops between two engine tasks once the budget is spent and sets
+        ``pending_work``: the caller lets the workflow task end (Temporal's deadlock detector allows
+        2 s without yielding) and calls again, which goes on where it stopped (the tasks left READY)."""
 
         def step() -> None:
-            self.workflow.refresh_timers()
-            self.workflow.do_engine_steps(did_complete_task=self._did_complete)
-            while self._compensate() or self._check_conditions() or self._close_idle_listeners():
-                self.workflow.do_engine_steps(did_complete_task=self._did_complete)
+            try:
+                self.workflow.refresh_timers()
+                self.workflow.do_engine_steps(did_complete_task=self._did_complete_engine_task)
+                while self._compensate() or self._check_conditions() or self._close_idle_listeners():
+                    self.workflow.do_engine_steps(did_complete_task=self._did_complete_engine_task)
+            except _Pause:
+                self.pending_work = True
+            else:
+                self.pending_work = False
 
         self._guard(step)
 
@@ -395,6 +451,16 @@ class ProcessRun:
         if not failed and variables:
             for task in self.workflow.get_tasks(state=TaskState.READY):
                 task.data.update(variables)
+        self.advance()
+
+    def patch_data(self, variables: dict[str, Any]) -> None:
+        """After data grew too large: ``variables`` replace their values in every task still to run
+        or waiting (and in what the last completed task left), then the engine goes on."""
+        for task in self.workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK):
+            task.data.update(variables)
+            if task.parent is not None and task.parent.state in FINISHED_STATES:
+                task.parent.data.update(variables)  # a task becoming ready copies its parent's data
+        self._last_data = {**self._last_data, **variables}
         self.advance()
 
     # -- service tasks ---------------------------------------------------------------------
@@ -800,6 +866,15 @@ class ProcessRun:
             state = TaskState.get_name(task.state)
             raise UnknownTask(f"task {task_id} ({spec.bpmn_id}) is {state}, not ready")
         return task
+
+
+def _brings_data(spec: Any) -> bool:
+    """Tasks and events whose completion may add data (not gateways, which only pass it on)."""
+    name = type(spec).__name__
+    return ("Task" in name or "Event" in name or "Activity" in name) and name not in _PASS_THROUGH
+
+
+_PASS_THROUGH = frozenset({"BpmnStartTask", "SimpleBpmnTask", "_EndJoin"})
 
 
 def _message_definitions(definition: Any) -> list[MessageEventDefinition]:

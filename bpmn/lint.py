@@ -19,6 +19,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from bpmn import compensation
+from bpmn.diagram_limits import configured_diagram_limits
 from bpmn.dialect import EXPRESSION_TAGS, TIMER_TAGS, normalize_expressions, strip_feel_marker
 from bpmn.errors import BpmnError, Problem
 from bpmn.extensions import read_called_decision, read_called_element, read_task_extensions
@@ -390,7 +391,7 @@ def lint_diagram(data: bytes | str, source: str, known_types: set[str],
     processes = root.findall(f"{{{BPMN_NS}}}process")
     if not processes:
         return [Problem(source, "the document has no <bpmn:process>", _int(root.sourceline))]
-    problems: list[Problem] = []
+    problems: list[Problem] = check_sizes(root, source)
     for process in processes:
         problems.extend(check_process(process, source, known_types))
     for subscription in root.iter(f"{{{ZEEBE_NS}}}subscription"):
@@ -403,6 +404,48 @@ def lint_diagram(data: bytes | str, source: str, known_types: set[str],
         problems.extend(check_decisions(decisions))
     if not [p for p in problems if p.severity == "error"]:
         problems.extend(_spiff_problems(root, source, decisions))
+    return problems
+
+
+GATEWAYS_WITH_BRANCHES = {"parallelGateway", "inclusiveGateway"}
+SPLIT_ADVICE = "split the work into called processes, or let a multi-instance or a service task handle the items"
+
+
+def check_sizes(root: etree._Element, source: str) -> list[Problem]:
+    """What the engine cannot run within a workflow task's time (see :mod:`bpmn.diagram_limits`):
+    too many elements, too many branches at a gateway, a literal multi-instance count over the limit."""
+    limits = configured_diagram_limits()
+    problems: list[Problem] = []
+    elements = [e for e in root.iter(f"{{{BPMN_NS}}}*")
+                if _local(e) in SUPPORTED_ELEMENTS or _local(e) in ("sequenceFlow", "subProcess")]
+    if len(elements) > limits.elements:
+        first = root.find(f"{{{BPMN_NS}}}process")
+        problems.append(_problem(source, first if first is not None else root,
+                                 f"the diagram has {len(elements):,} elements (flow nodes and sequence flows); "
+                                 f"the limit is {limits.elements:,} (MOM_MAX_DIAGRAM_ELEMENTS): {SPLIT_ADVICE}"))
+        return problems  # too large to look through further
+    outgoing: dict[str, int] = {}
+    incoming: dict[str, int] = {}
+    for flow in root.iter(f"{{{BPMN_NS}}}sequenceFlow"):
+        outgoing[flow.get("sourceRef") or ""] = outgoing.get(flow.get("sourceRef") or "", 0) + 1
+        incoming[flow.get("targetRef") or ""] = incoming.get(flow.get("targetRef") or "", 0) + 1
+    for element in elements:
+        element_id = element.get("id") or ""
+        if _local(element) in GATEWAYS_WITH_BRANCHES:
+            branches = max(outgoing.get(element_id, 0), incoming.get(element_id, 0))
+            if branches > limits.branches:
+                problems.append(_problem(source, element, f"gateway has {branches:,} branches; the limit is "
+                                                          f"{limits.branches:,} (MOM_MAX_PARALLEL_BRANCHES): "
+                                                          "use a parallel multi-instance over a collection"))
+        loop = element.find(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics")
+        if loop is None or loop.get("isSequential", "false").lower() == "true":
+            continue
+        cardinality = loop.find(f"{{{BPMN_NS}}}loopCardinality")
+        text = strip_feel_marker((cardinality.text or "").strip()) if cardinality is not None else ""
+        if text.isdigit() and int(text) > limits.instances:
+            problems.append(_problem(source, element, f"parallel multi-instance of {int(text):,} instances; the "
+                                                      f"limit is {limits.instances:,} (MOM_MAX_PARALLEL_INSTANCES): "
+                                                      "make it sequential or let a service task handle the items"))
     return problems
 
 
@@ -463,11 +506,20 @@ def _spiff_problems(root: etree._Element, source: str, decisions: dict[str, byte
         for process_id in parser.get_process_ids():
             parser.get_spec(process_id)
             parser.get_subprocess_specs(process_id)
+    except RecursionError:
+        return [Problem(source, TOO_DEEP)]
     except ValidationException as exc:
-        return [Problem(source, str(exc.args[0] if exc.args else exc), _int(exc.line_number), exc.id)]
+        message = str(exc.args[0] if exc.args else exc)
+        if "RecursionError" in message:
+            message = f"{TOO_DEEP}; the reader stopped at this element"
+        return [Problem(source, message, _int(exc.line_number), exc.id)]
     except Exception as exc:  # SpiffWorkflow raises plain exceptions for some documents
         return [Problem(source, f"cannot be parsed: {exc}")]
     return []
+
+
+TOO_DEEP = ("the diagram's flow is too long to follow: SpiffWorkflow reads a path of elements recursively and gives up "
+            "after about 450 elements in a row; " + SPLIT_ADVICE)
 
 
 def _int(value: Any) -> int | None:

@@ -24,11 +24,23 @@ take a few bytes of framing).
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
+
+from mom.settings import load_settings
 
 TEMPORAL_PAYLOAD_LIMIT = 2 * 1024 * 1024
 DEFAULT_MAX_VARIABLES_BYTES = 256 * 1024
 DEFAULT_MAX_PAYLOAD_BYTES = 1_536 * 1024  # 1.5 MB: room under the 2 MB limit for the payload's framing
+
+
+PAYLOAD_SETTING = "MOM_MAX_PAYLOAD_BYTES"
+
+
+@lru_cache(maxsize=1)
+def configured_payload_limit() -> int:
+    """``MOM_MAX_PAYLOAD_BYTES`` of this process (the same on every worker: replays take the same path)."""
+    return int(load_settings().max_payload_bytes)
 
 
 def json_bytes(value: Any) -> int:

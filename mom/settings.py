@@ -98,7 +98,12 @@ class Settings(BaseSettings):
     script_max_data: int = Field(default=10_000_000, ge=1000)  # characters (as JSON) of the data a script leaves
     script_max_int_digits: int = Field(default=4_300, ge=100)  # decimal digits of one integer
     script_max_depth: int = Field(default=100, ge=10)  # nested calls (recursion), nested data
-    max_parallel_instances: int = Field(default=10_000, ge=10)  # instances one parallel multi-instance starts
+    # instances one parallel multi-instance starts; sizes of a diagram; engine work per workflow task
+    # (measured on 2 cores, see bpmn/diagram_limits.py; work counted, not timed: same on every worker)
+    max_parallel_instances: int = Field(default=1_000, ge=10)
+    max_diagram_elements: int = Field(default=2_000, ge=10)  # flow nodes and sequence flows of a diagram
+    max_parallel_branches: int = Field(default=200, ge=2)  # outgoing flows of a split, incoming of a join
+    engine_step_work: int = Field(default=50_000, ge=1_000)  # units: task-tree size per task completed
     # process data one API request may carry (start, completion, message, retry), as compact JSON
     # (bpmn/payload_size.py: kept well under Temporal's 2 MB per payload)
     max_variables_bytes: int = Field(default=256 * 1024, ge=1024, le=1_572_864)

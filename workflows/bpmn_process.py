@@ -46,7 +46,9 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     import bpmn.clock as clock
+    import bpmn.diagram_limits as diagram_limits
     import bpmn.engine as engine
+    import bpmn.payload_size as payload_size
     import bpmn.spec_cache as spec_cache
     import workflows.activity_options as activity_options
     import workflows.instance_status as instance_status
@@ -91,6 +93,12 @@ CHILD_WATCH_PATCH = "carried-child-watch-1"
 CHILD_WATCH_TIMEOUT = timedelta(days=365)  # restarted (retry policy) if a child runs longer
 CHILD_WATCH_HEARTBEAT = timedelta(seconds=60)
 BACKGROUND_GRACE = timedelta(minutes=5)
+# Engine steps charged by work (bpmn.diagram_limits): over the budget a step stops between two tasks
+# and the workflow task ends (a short durable timer) before the next part; histories from before
+# the marker replay without pauses.
+WORK_BUDGET_PATCH = "engine-work-budget-1"
+YIELD = 0.001
+SIZE_INCIDENT = "data too large"  # its retry patches the data everywhere (ProcessRun.patch_data)
 INBOX_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=60),
                           maximum_attempts=0)
 
@@ -135,6 +143,7 @@ class BpmnProcess:
                 bundle = spec_cache.bundle_for(input.spec_sha256)
             if input.carried is None:
                 self._run = engine.ProcessRun.start(bundle, dict(input.variables))
+                self._budget(self._run)
                 if input.start_message is not None:
                     self._seen_messages.add(input.start_message.message_id)
                     self._run.deliver_start_message(input.start_message.name, dict(input.start_message.variables))
@@ -146,12 +155,13 @@ class BpmnProcess:
             self._incident = {"element_id": None, "message": str(exc), "kind": "spec"}
             self._status = "incident"
         except engine.EngineIncident as exc:
-            self._incident = {"element_id": exc.element_id, "message": exc.message, "kind": "engine"}
+            self._incident = {"element_id": exc.element_id, "message": exc.message, "kind": _kind(exc)}
             self._status = "incident"
 
     # -- continue-as-new -------------------------------------------------------------------
     def _resume(self, carried: CarriedState, bundle: Any) -> None:
         self._run = engine.ProcessRun.restore(carried.state_json, carried.completed, bundle, relisten=False)
+        self._budget(self._run)
         if workflow.patched(RELISTEN_PATCH):  # before it, event subprocess timers stopped at a continue-as-new
             self._run.relisten()
         self._completed_user_tasks = dict(carried.completed_user_tasks)
@@ -167,6 +177,12 @@ class BpmnProcess:
         for child_id, element_id in self._carried_children.values():
             self._children[child_id] = element_id
 
+    @staticmethod
+    def _budget(run: engine.ProcessRun) -> None:
+        run.work_budget = diagram_limits.configured_diagram_limits().step_work
+        run.payload_limit = payload_size.configured_payload_limit()
+        run.may_pause = lambda: workflow.patched(WORK_BUDGET_PATCH)
+
     def _quiet(self) -> bool:
         """Nothing in flight but child instances the next run can wait for (started, not yet ended)."""
         carried = all(task_id in self._child_started and self._child_started[task_id] not in self._child_results
@@ -181,8 +197,16 @@ class BpmnProcess:
     async def _continue_as_new(self, run: engine.ProcessRun) -> None:
         await workflow.wait_condition(workflow.all_handlers_finished)
         await workflow.wait_condition(lambda: not self._background)
+        state_json = run.serialize()
+        limit = payload_size.configured_payload_limit()
+        if len(state_json.encode("utf-8")) > limit:  # the next run's input would be refused by Temporal
+            self._raise_incident(run.completed[-1] if run.completed else None,
+                                 f"the instance's state takes {len(state_json.encode('utf-8')):,} bytes, more than "
+                                 f"{payload_size.PAYLOAD_SETTING} ({limit:,}): it cannot continue as new; "
+                                 f"{_largest(run)}", SIZE_INCIDENT)
+            return
         carried = CarriedState(
-            state_json=run.serialize(),
+            state_json=state_json,
             completed=list(run.completed),
             completed_user_tasks=dict(self._completed_user_tasks),
             completed_by=dict(self._completed_by),
@@ -228,6 +252,7 @@ class BpmnProcess:
                 with workflow.unsafe.sandbox_unrestricted():
                     bundle = spec_cache.bundle_for(input.spec_sha256)
                 self._run = engine.ProcessRun.start(bundle, dict(input.variables))
+                self._budget(self._run)
                 self._clear_incident()
             except spec_cache.SpecUnavailable as exc:
                 self._raise_incident(None, str(exc), "spec")
@@ -236,7 +261,7 @@ class BpmnProcess:
             try:
                 self._step(run)
             except engine.EngineIncident as exc:
-                self._raise_incident(exc.element_id, exc.message, "engine")
+                self._raise_incident(exc.element_id, exc.message, _kind(exc))
             if run.is_completed and self._incident is None:
                 break
             self._publish_status()
@@ -249,6 +274,8 @@ class BpmnProcess:
             timeout = None
             if deadline is not None:
                 timeout = max((deadline - workflow.now() + TIMER_SLACK).total_seconds(), 0.001)
+            if run.pending_work:  # the engine stopped at its work budget: end this workflow task, go on
+                timeout = YIELD
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(lambda: self._wake, timeout=timeout)
             self._wake = False
@@ -263,20 +290,28 @@ class BpmnProcess:
             await self._report_end(ChildFinished(workflow.info().workflow_id,
                                                  error={"message": uncaught.message, "details": details}))
             raise ApplicationError(uncaught.message, details, type="BpmnError", non_retryable=True)
-        await self._report_end(ChildFinished(workflow.info().workflow_id, variables=run.variables()))
+        final = payload_size.shrunk(run.variables(), payload_size.configured_payload_limit())
+        await self._report_end(ChildFinished(workflow.info().workflow_id, variables=final))
         self._status = "completed"
         return ProcessResult(
             process_id=input.process_id,
             status="completed",
-            variables=run.variables(),
+            variables=final,
             completed=list(run.completed),
         )
 
     def _step(self, run: engine.ProcessRun) -> None:
+        run.new_budget()
+        if self._retry is None and self._incident is not None and self._incident.get("kind") == SIZE_INCIDENT:
+            return  # raised by a completion (an update): nothing more runs until the retry
         if self._retry is not None:
             retry, self._retry = self._retry, None
+            too_large = self._incident is not None and self._incident.get("kind") == SIZE_INCIDENT
             self._clear_incident()
-            run.retry_failed(retry.variables)
+            if too_large:  # the smaller values replace the large ones wherever the instance holds them
+                run.patch_data(retry.variables)
+            else:
+                run.retry_failed(retry.variables)
         while self._outcomes:
             task_id, result, error = self._outcomes[0]
             self._outcomes.pop(0)
@@ -289,6 +324,7 @@ class BpmnProcess:
             if run.is_ready(task_id):
                 run.complete_service_task(task_id, result)
         run.advance()
+        self._check_payload(run)
         self._match_messages(run)
         self._match_signals(run)
         self._sync_inbox(run)
@@ -307,6 +343,17 @@ class BpmnProcess:
             if task_id not in ready_ids:  # interrupted by a boundary event
                 handle.cancel()
                 del self._running[task_id]
+
+    def _check_payload(self, run: engine.ProcessRun) -> None:
+        """Process data that would not fit a Temporal payload (the state query, activity inputs, the
+        result) is an incident at the element that last completed, not a workflow task failing for
+        ever (PayloadsTooLarge); a retry with smaller values (``--var name=null``) goes on."""
+        limit = payload_size.configured_payload_limit()
+        size = payload_size.json_bytes(run.variables())
+        if size > limit:
+            raise engine.EngineIncident(run.completed[-1] if run.completed else None,
+                                        f"the process data takes {size:,} bytes as JSON, more than "
+                                        f"{payload_size.PAYLOAD_SETTING} ({limit:,}); {_largest(run)}")
 
     def _start_activity(self, call: engine.ServiceCall) -> None:
         plan = activity_options.plan_activity(call, workflow.info().task_queue)
@@ -685,7 +732,7 @@ class BpmnProcess:
             element_id = self._run.complete_user_task(request.task_id, dict(request.data))
         except engine.EngineIncident as exc:
             element_id = exc.element_id or "?"
-            self._raise_incident(exc.element_id, exc.message, "engine")
+            self._raise_incident(exc.element_id, exc.message, _kind(exc))
             result["incident"] = self._incident
         self._completed_user_tasks[request.task_id] = element_id
         self._completed_by[request.task_id] = request.user
@@ -734,7 +781,9 @@ class BpmnProcess:
             "status": "incident" if self._status == "running" and self._child_incidents else self._status,
             "active": run.active_elements() if run else [],
             "completed": list(run.completed) if run else [],
-            "variables": run.variables() if run else dict(self._input.variables),
+            # large values marked, so that the answer fits a payload (the query never fails on size)
+            "variables": payload_size.shrunk(run.variables() if run else dict(self._input.variables),
+                                             payload_size.configured_payload_limit() // 2),
             "user_tasks": self.user_tasks(),
             "incident": self._shown_incident(),
             "running_activities": sorted(element for element, _ in self._running.values()),
@@ -768,6 +817,16 @@ def _watched_outcome(child_id: str, watch: asyncio.Task[Any]) -> ChildFinished:
     raise ApplicationError(str(outcome.get("message") or f"called instance {child_id} ended without a result"),
                            {"child_workflow_id": child_id, "status": outcome.get("status")},
                            type="ChildLost", non_retryable=True)
+
+
+def _kind(exc: engine.EngineIncident) -> str:
+    return SIZE_INCIDENT if isinstance(exc, engine.DataTooLarge) else "engine"
+
+
+def _largest(run: engine.ProcessRun) -> str:
+    largest = payload_size.largest_values(run.variables())[:3]
+    names = ", ".join(f"{name} ({size:,} bytes)" for name, size in largest)
+    return f"largest variables: {names}; retry with smaller values (e.g. --var {largest[0][0]}=null)" if largest else ""
 
 
 def _failure_message(error: BaseException) -> str:

@@ -258,7 +258,7 @@ def test_limits_come_from_mom_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MOM_SCRIPT_MAX_SIZE", "5000")
     configured_limits.cache_clear()
     try:
-        assert configured_limits() == ScriptLimits(operations=2000, size=5000)
+        assert configured_limits() == ScriptLimits(operations=2000, size=5000, instances=1000)  # J.8: measured
         with pytest.raises(ScriptBudgetExceeded, match="exceeded 2,000 operations"):
             RestrictedEnvironment().execute("for i in range(3000):\n    pass", {})
         too_big = r"a repeated str of 6,000 .*\(limit 5,000, MOM_SCRIPT_MAX_SIZE\)"
