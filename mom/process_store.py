@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,7 +56,11 @@ class SpecNotFound(LookupError):
     pass
 
 
-_engines: dict[str, Engine] = {}
+_engines: OrderedDict[str, Engine] = OrderedDict()
+_MAX_ENGINES = 8
+"""Databases whose pooled connections one process keeps open at once (an API, a worker or a CLI uses
+one; a test session opens many): the least recently opened beyond it closes its idle connections
+(its stores keep working and connect again when used)."""
 _imported: set[tuple[str, Path]] = set()
 _open_lock = threading.Lock()
 _VERSION_RETRIES = 5
@@ -82,6 +87,10 @@ def _engine_for(url: str) -> Engine:
             if not sa.inspect(engine).has_table(ProcessSpec.__tablename__):
                 upgrade_engine(engine)
             _engines[url] = engine
+            while len(_engines) > _MAX_ENGINES:
+                _engines.popitem(last=False)[1].dispose()
+        else:
+            _engines.move_to_end(url)
         return engine
 
 

@@ -23,6 +23,7 @@ from temporalio.client import Client
 import bpmn.spec_cache as spec_cache
 from bpmn.deploy import compile_file
 from mom import instances
+from mom.deployment import deploy_file
 from mom.process_store import ProcessStore
 from mom.settings import load_settings
 from mom.stack.temporal_server import TemporalDevServer
@@ -135,3 +136,15 @@ def test_a_spec_missing_from_the_database_is_named_by_its_hash_and_the_database(
     assert missing in str(unavailable.value)
     assert f"database sqlite:///{tmp_path / 'mom.db'}" in str(unavailable.value), unavailable.value
     assert "process_specs" in str(unavailable.value)
+
+
+def test_a_store_keeps_working_after_many_other_databases_were_opened(tmp_path: Path) -> None:
+    """A process keeps few databases' connections open (a test session opens hundreds); a store whose
+    idle connections were closed meanwhile connects again."""
+    first = ProcessStore(tmp_path / "first")
+    compiled, _ = compile_file(DIAGRAMS / "approval.bpmn", known_task_types(), None)
+    deploy_file(first, DIAGRAMS / "approval.bpmn", deployed_by="test")
+    for index in range(12):
+        ProcessStore(tmp_path / f"other-{index}")
+    assert first.load_spec(compiled.spec_sha256) == compiled.spec_json
+    assert [v.version for v in first.versions("approval")] == [1]
