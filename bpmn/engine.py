@@ -274,6 +274,8 @@ class ProcessRun:
 
     def _did_complete_engine_task(self, task: Any) -> None:
         self._did_complete(task)
+        if self.work_budget is None:
+            return
         # SpiffWorkflow looks through the task tree after every completion (waiting tasks, joins):
         # the work of one completion grows with the tree, so it is charged by the tree's size
         # and again for every waiting task and every join still to come (each looks through the tree
@@ -283,7 +285,7 @@ class ProcessRun:
                       if t._state == TaskState.WAITING or (t._state < TaskState.COMPLETED
                                                            and len(t.task_spec.inputs) > 1))
         self.spent += tree * (1 + waiting // 8)  # measured: a join's walk costs about 1/8 of a completion's
-        if self.work_budget is not None and self.spent > self.work_budget and self.may_pause():
+        if self.spent > self.work_budget and self.may_pause():
             raise _Pause
 
     def advance(self) -> None:
