@@ -62,8 +62,17 @@ class PlantWorker(Worker):
     def __init__(self, client: Client, *, releases: Sequence[Release] = (), **options: Any) -> None:
         super().__init__(client, **options)
         self._releases = list(releases)
+        self._client = client
+        self._runs_instances = BpmnProcess in options.get("workflows", ())
 
     async def run(self) -> None:
+        if self._runs_instances:  # a server started before they existed (an older mom up data directory)
+            try:
+                await instance_list.register_search_attributes(self._client)
+            except RPCError as exc:
+                _log.error("worker on %s: cannot register the instances' search attributes (%s): the instances "
+                           "fail their workflow tasks until they exist (README, 'Temporal cluster')",
+                           self.task_queue, exc.message)
         try:
             await super().run()
         finally:
@@ -152,7 +161,7 @@ def build_worker(client: Client, settings: Settings, *, queue: str | None = None
 
 async def run_worker(settings: Settings, queue: str | None, edge_site: str | None) -> None:
     client = await temporal_connection.connect(settings)
-    if edge_site is None:
+    if edge_site is None:  # refuse to start rather than stall every instance (PlantWorker.run only logs)
         try:
             added = await instance_list.register_search_attributes(client)
         except RPCError as exc:

@@ -14,7 +14,7 @@ the workflow upserts, rather than the workflow writing an instance row through i
   (``MomProcessId``, ``MomVersion``, ``MomBusinessKey``, ``MomStartedBy``) so the list filters on them.
 - Within a second. The upsert is a command of the workflow task that opened the incident or moved the
   token; the server's visibility queue writes it after that task completes (the dev server: a few ms,
-  measured in tests/api/test_api_instance_list.py; Elasticsearch: its refresh interval, 1 s by default).
+  checked within 2 s by tests/api/test_api_instance_list.py; Elasticsearch: its refresh interval, 1 s by default).
   An activity would add a round-trip to a worker and a database write per change, and fail when the
   database does.
 - History and replay cost. One ``UpsertWorkflowSearchAttributes`` event, only when what the list shows
@@ -26,8 +26,11 @@ the workflow upserts, rather than the workflow writing an instance row through i
   at a start (who asked, for the inbox); it no longer answers the list.
 - Registration. The attributes must exist in the namespace before a worker runs this code (an upsert
   of an unknown attribute fails the workflow task). ``mom up``, ``mom demo`` and the tests' dev servers
-  pass ``--search-attribute`` (:func:`dev_server_options`); a cluster's operator runs the commands the
-  README lists (``temporal operator search-attribute create``).
+  pass ``--search-attribute`` (:func:`dev_server_options`; it registers them only when it creates the
+  namespace), and every cloud worker registers missing ones before it polls
+  (:func:`mom.instance_list.register_search_attributes`: an older data directory, docker-compose's
+  Temporal); where a worker may not, a cluster's operator runs the commands the README lists
+  (``temporal operator search-attribute create``).
 
 Replay: the first upsert is guarded by ``workflow.patched(STATUS_PATCH)``; histories recorded before
 it replay without any upsert (and such a run publishes nothing until it continues as new).

@@ -4,6 +4,7 @@ registers those a server lacks (a cluster, docker-compose's Temporal) before it 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from mom.cli.stack import components
 from mom.instance_list import register_search_attributes
 from mom.settings import load_settings
 from mom.stack.temporal_server import TemporalDevServer, connect_when_ready
+from worker import build_worker
 from workflows.instance_status import ATTRIBUTES
 
 
@@ -54,3 +56,23 @@ async def test_the_dev_server_has_them_and_a_worker_adds_what_a_server_lacks(tmp
         assert await register_search_attributes(client) == []
     finally:
         bare.stop()
+
+
+@pytest.mark.timeout(120)
+async def test_a_cloud_worker_registers_them_on_an_older_data_directory(tmp_path: Path) -> None:
+    """A dev server's SQLite file from before them: ``start-dev --search-attribute`` adds nothing to an
+    existing namespace, so the worker ``mom up`` starts registers them before it runs any instance."""
+    older = BareDevServer(db_file=tmp_path / "temporal.db").start()
+    older.stop()
+    server = TemporalDevServer(db_file=tmp_path / "temporal.db").start()
+    try:
+        assert not set(ATTRIBUTES) & set(await custom_attributes(server))
+        client = await connect_when_ready(server.address)
+        async with build_worker(client, load_settings(data_dir=tmp_path / "data"), queue="attributes"):
+            deadline = 50
+            while not set(ATTRIBUTES) <= set(await custom_attributes(server)) and deadline:
+                await asyncio.sleep(0.1)
+                deadline -= 1
+        assert set(ATTRIBUTES) <= set(await custom_attributes(server))
+    finally:
+        server.stop()
