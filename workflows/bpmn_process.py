@@ -264,7 +264,8 @@ class BpmnProcess:
                 self._raise_incident(exc.element_id, exc.message, _kind(exc))
             if run.is_completed and self._incident is None:
                 break
-            self._publish_status()
+            if not run.pending_work or self._incident is not None:  # not between two chunks of one step
+                self._publish_status()
             if self._incident is not None:
                 await workflow.wait_condition(lambda: self._retry is not None)
                 continue
