@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import difflib
 from collections.abc import Iterable
 from typing import Any
 
@@ -281,8 +282,10 @@ def _check_service_task(node: etree._Element, source: str, known_types: set[str]
     if not ext.task_type:
         return [_problem(source, node, "service task has no type (zeebe:taskDefinition type=...)")]
     if ext.task_type not in known_types:
-        known = ", ".join(sorted(known_types))
-        return [_problem(source, node, f"service task type '{ext.task_type}' is unknown; known types: {known}")]
+        close = difflib.get_close_matches(ext.task_type, sorted(known_types), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        return [_problem(source, node, f"service task type '{ext.task_type}' is unknown; {hint}"
+                                       f"'mom task-types' lists the {len(known_types)} known types")]
     problems: list[Problem] = []
     for mapping in [*ext.inputs, *ext.outputs]:
         problems.extend(_check_code(mapping.source, "eval", node, source))

@@ -13,8 +13,11 @@ from rich.console import Console
 from mom.settings import Settings, load_settings
 
 T = TypeVar("T")
-console = Console()
-errors = Console(stderr=True)
+# emoji=False: diagram text such as the connector type ``io.camunda:email:1`` must print as written,
+# not with ``:email:`` turned into an envelope. Text from a diagram or an instance is printed with
+# markup=False or as rich.text.Text, never as markup.
+console = Console(emoji=False)
+errors = Console(stderr=True, emoji=False)
 
 
 def parse_vars(items: list[str] | None) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 
 from bpmn.errors import BpmnError
 from bpmn.lint import lint_diagram
@@ -15,7 +16,7 @@ from mom import instances
 from mom.cli.common import connect, console, errors, parse_json_arg, parse_vars, print_json, run_async, settings
 from mom.deployment import deploy_file
 from mom.process_store import ProcessStore
-from mom.task_catalog import known_task_types
+from mom.task_catalog import CATALOG, known_task_types
 
 
 def register(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -23,6 +24,10 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("files", nargs="+", type=Path, metavar="FILE")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_lint)
+
+    p = subparsers.add_parser("task-types", help="the service-task types a diagram may name (zeebe:taskDefinition)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_task_types)
 
     p = subparsers.add_parser("deploy", help="lint and deploy a diagram as a new process version")
     p.add_argument("file", type=Path, metavar="FILE")
@@ -110,6 +115,20 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return 1 if any(p.severity == "error" for p in problems) else 0
 
 
+def cmd_task_types(args: argparse.Namespace) -> int:
+    rows = [{"name": t.name, "summary": t.summary, "runs": t.runs, "inputs": list(t.inputs)}
+            for t in sorted(CATALOG.values(), key=lambda t: t.name)]
+    if args.json:
+        print_json(rows)
+        return 0
+    table = Table("type", "runs", "inputs", "what it does")
+    for row in rows:
+        table.add_row(Text(str(row["name"])), Text(str(row["runs"])), Text(", ".join(row["inputs"])),
+                      Text(str(row["summary"])))
+    console.print(table)
+    return 0
+
+
 def cmd_deploy(args: argparse.Namespace) -> int:
     store = ProcessStore.for_settings(settings())
     try:
@@ -124,7 +143,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
                     "created": deployment.created})
     else:
         what = "deployed" if deployment.created else "unchanged, still"
-        console.print(f"{v.process_id}: {what} version {v.version} (spec {v.spec_sha256[:12]})")
+        console.print(f"{v.process_id}: {what} version {v.version} (spec {v.spec_sha256[:12]})", markup=False)
     return _deploy_schedules(store, v.process_id, quiet=args.json)
 
 
@@ -170,7 +189,7 @@ def cmd_start(args: argparse.Namespace) -> int:
                 started_by="cli",
             )
         except instances.ProcessNotDeployed as exc:
-            errors.print(str(exc))
+            errors.print(str(exc), markup=False)
             return 1
         out: dict[str, Any] = {"instance_id": started.workflow_id, "process_id": started.process_id,
                                "version": started.version}
@@ -180,9 +199,9 @@ def cmd_start(args: argparse.Namespace) -> int:
         if args.json:
             print_json(out)
         else:
-            console.print(f"started {started.workflow_id} ({started.process_id} v{started.version})")
+            console.print(f"started {started.workflow_id} ({started.process_id} v{started.version})", markup=False)
             if args.wait:
-                console.print(f"{out['status']}: {out['variables']}")
+                console.print(f"{out['status']}: {out['variables']}", markup=False)
         return 0
 
     return run_async(start())
@@ -212,7 +231,8 @@ def cmd_instances(args: argparse.Namespace) -> int:
             return 0
         table = Table("instance", "process", "status", "started")
         for row in rows:
-            table.add_row(row["instance_id"], str(row["process_id"]), str(row["status"]), row["started"])
+            table.add_row(Text(row["instance_id"]), Text(str(row["process_id"])), Text(str(row["status"])),
+                          Text(row["started"]))
         console.print(table)
         return 0
 
@@ -246,7 +266,7 @@ async def _pending_tasks(client: Any, workflow_id: str) -> list[dict[str, Any]]:
     try:
         return await instances.user_tasks(client, workflow_id)
     except (RPCError, instances.InstanceNotFound) as exc:
-        errors.print(f"{workflow_id}: no answer ({exc}); skipped")
+        errors.print(f"{workflow_id}: no answer ({exc}); skipped", markup=False)
         return []
 
 
@@ -263,14 +283,20 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         if args.json:
             print_json(rows)
             return 0
-        table = Table("task id", "instance", "element", "name", "groups", "assignee")
-        for row in rows:
-            table.add_row(row["task_id"], row["instance_id"], row["element_id"], row["name"],
-                          ",".join(row["candidate_groups"]), str(row["assignee"] or ""))
-        console.print(table)
+        console.print(tasks_table(rows))
         return 0
 
     return run_async(listing())
+
+
+def tasks_table(rows: list[dict[str, Any]]) -> Table:
+    """Pending user tasks; names and groups come from the diagram and are shown as written."""
+    table = Table("task id", "instance", "element", "name", "groups", "assignee")
+    for row in rows:
+        table.add_row(*(Text(str(v)) for v in (row["task_id"], row["instance_id"], row["element_id"],
+                                                 row["name"] or "", ",".join(row["candidate_groups"] or []),
+                                                 row["assignee"] or "")))
+    return table
 
 
 def cmd_complete(args: argparse.Namespace) -> int:
@@ -286,17 +312,17 @@ def cmd_complete(args: argparse.Namespace) -> int:
                     wid = candidate
                     break
             if wid is None:
-                errors.print(f"task {args.task_id} is not pending in any running instance")
+                errors.print(f"task {args.task_id} is not pending in any running instance", markup=False)
                 return 1
         try:
             result = await instances.complete_user_task(client, wid, args.task_id, data, args.user,
                                                         proof_key=cfg.update_proof_key)
         except instances.TaskRefused as exc:
-            errors.print(f"refused ({exc.kind}): {exc}")
+            errors.print(f"refused ({exc.kind}): {exc}", markup=False)
             for field, message in exc.errors.items():
-                errors.print(f"  {field}: {message}")
+                errors.print(f"  {field}: {message}", markup=False)
             return 1
-        console.print(f"{result['element_id']}: {result['status']}")
+        console.print(f"{result['element_id']}: {result['status']}", markup=False)
         return 0
 
     return run_async(complete())
@@ -311,9 +337,9 @@ def cmd_retry(args: argparse.Namespace) -> int:
             await instances.retry_incident(client, args.instance, parse_vars(args.var), "cli",
                                            proof_key=cfg.update_proof_key)
         except instances.TaskRefused as exc:
-            errors.print(f"refused: {exc}")
+            errors.print(f"refused: {exc}", markup=False)
             return 1
-        console.print(f"{args.instance}: retrying")
+        console.print(f"{args.instance}: retrying", markup=False)
         return 0
 
     return run_async(retry())
@@ -327,7 +353,7 @@ def cmd_signal(args: argparse.Namespace) -> int:
     async def broadcast() -> int:
         client = await connect(cfg)
         signal = await broadcast_signal(client, args.name, parse_vars(args.var), task_queue=cfg.task_queue)
-        console.print(f"broadcast signal {signal.name} (id {signal.message_id})")
+        console.print(f"broadcast signal {signal.name} (id {signal.message_id})", markup=False)
         return 0
 
     return run_async(broadcast())
@@ -342,7 +368,7 @@ def cmd_message(args: argparse.Namespace) -> int:
         client = await connect(cfg)
         message = await publish_message(client, args.name, args.key, parse_vars(args.var), task_queue=cfg.task_queue,
                                         ttl_seconds=args.ttl, message_id=args.id, store=ProcessStore.for_settings(cfg))
-        console.print(f"published {message.name} (key {message.key}, id {message.message_id})")
+        console.print(f"published {message.name} (key {message.key}, id {message.message_id})", markup=False)
         return 0
 
     return run_async(publish())

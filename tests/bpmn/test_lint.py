@@ -55,7 +55,7 @@ def test_no_start_event() -> None:
     assert problem.message == "process has no start event"
 
 
-def test_unknown_service_task_type_names_element_and_known_types() -> None:
+def test_unknown_service_task_type_names_element_and_the_catalog_command() -> None:
     problem = only(lint(
         '<bpmn:startEvent id="s" />\n'
         '<bpmn:serviceTask id="press_part">\n'
@@ -64,7 +64,7 @@ def test_unknown_service_task_type_names_element_and_known_types() -> None:
         '<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="press_part" />\n'))
     assert problem.element_id == "press_part"
     assert problem.line == 6
-    assert "'press.go' is unknown" in problem.message and "mom.log" in problem.message
+    assert "'press.go' is unknown" in problem.message and "'mom task-types' lists" in problem.message
 
 
 def test_service_task_without_type() -> None:

@@ -1,0 +1,57 @@
+"""Diagrams as Camunda Modeler saves them, through ``mom lint`` and ``mom run`` as an engineer runs them
+(issue N). Each diagram under tests/diagrams/camunda reproduces one difference found with public
+Camunda 8 diagrams."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from mom.cli.engine import tasks_table
+from mom.stack.ports import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+CAMUNDA = ROOT / "tests" / "diagrams" / "camunda"
+
+
+def mom(*args: str, data_dir: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "MOM_DATA_DIR": str(data_dir), "MOM_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}"}
+    return subprocess.run([sys.executable, "-m", "mom.cli", *args], cwd=ROOT, env=environment,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_lint_prints_connector_types_as_written_and_the_catalog_once(data_dir: Path) -> None:
+    """camunda-8-examples' connector diagrams: `io.camunda:email:1` was printed as `io.camunda✉1`,
+    and each unknown-type error repeated all known types."""
+    result = mom("lint", str(CAMUNDA / "connector_tasks.bpmn"), data_dir=data_dir)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert any("[send_mail]" in line and "'io.camunda:email:1'" in line for line in lines), result.stdout
+    assert any("[call_rest]" in line and "'io.camunda:http-json:1'" in line for line in lines), result.stdout
+    assert "✉" not in result.stdout
+    assert result.stdout.count("mom.wait") <= 1, result.stdout  # the catalog is pointed to, not repeated
+    assert "mom task-types" in result.stdout
+
+
+def test_task_types_command_lists_the_catalog(data_dir: Path) -> None:
+    result = mom("task-types", "--json", data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    types = {t["name"]: t for t in json.loads(result.stdout)}
+    assert types["mom.log"]["inputs"] == ["message"]
+
+
+def test_task_table_shows_diagram_text_literally() -> None:
+    """A user task named with Rich markup or an emoji code is shown as written in `mom tasks`."""
+    out = io.StringIO()
+    console = Console(file=out, width=300, emoji=False)
+    console.print(tasks_table([{"task_id": "t1", "instance_id": "i1", "element_id": "check",
+                                "name": "Check [bold]mail[/bold] :email:", "candidate_groups": ["[qa]"],
+                                "assignee": None}]))
+    assert "Check [bold]mail[/bold] :email:" in out.getvalue()
+    assert "[qa]" in out.getvalue()
