@@ -6,7 +6,11 @@ import uuid
 from pathlib import Path
 
 from api_client import Api
+from temporalio.client import Client
 from test_api_inbox import DIAGRAMS, deploy, wait_for_status, worker  # noqa: F401 - fixture
+
+from mom.settings import Settings
+from worker import build_worker
 
 BROKEN = b"""<?xml version="1.0"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
@@ -89,3 +93,21 @@ async def test_cancel_a_waiting_instance(api: Api, worker: None, data_dir: Path)
     assert cancelled.status_code == 202 and cancelled.json()["status"] == "cancelled"
     again = await api.post(f"/instances/{workflow_id}/cancel", "sam", json={})
     assert again.status_code in (202, 409)
+
+
+async def test_a_process_deployed_through_the_api_runs_on_a_worker_with_another_data_directory(
+        api: Api, settings: Settings, temporal_client: Client, tmp_path: Path) -> None:
+    """No disk shared between the API and workers (issue K): the worker's data directory is not the
+    API's, only the database and Temporal are shared."""
+    elsewhere = tmp_path / "worker-host"
+    elsewhere.mkdir()
+    assert elsewhere != settings.data_dir
+    await deploy(api, "call_child.bpmn")
+    await deploy(api, "call_parent.bpmn")
+    async with build_worker(temporal_client, settings.model_copy(update={"data_dir": elsewhere}),
+                            queue=settings.task_queue):
+        started = await api.post("/instances", "erin", json={"process_id": "call_parent",
+                                                             "variables": {"lot": "L7", "measured": 5}})
+        assert started.status_code == 201, started.text
+        await wait_for_status(api, started.json()["workflow_id"], "completed")
+    assert not {"specs", "processes", "sources"} & {p.name for p in settings.data_dir.iterdir()}
