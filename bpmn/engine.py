@@ -35,7 +35,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from bpmn import compensation
 from bpmn.clock import current_time
-from bpmn.extensions import TaskExtensions
+from bpmn.extensions import TaskExtensions, job_headers
 from bpmn.forms import validate_form_data
 from bpmn.parser import PlantCallActivity, PlantEventSubprocess, PlantServiceTask, call_extensions, task_extensions
 from bpmn.payload_size import PAYLOAD_SETTING, json_bytes, largest_values
@@ -491,6 +491,7 @@ class ProcessRun:
             inputs = {m.target: self._evaluate(task, m.source, element_id) for m in ext.inputs}
         else:
             inputs = dict(task.data)
+        inputs = {**job_headers(ext.headers), **inputs}  # custom headers reach the job; inputs win
         return ServiceCall(
             task_id=str(task.id),
             element_id=element_id,

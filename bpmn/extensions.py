@@ -63,6 +63,18 @@ class TaskExtensions:
         return cls(**values)
 
 
+# Task headers this engine reads itself (workflows/activity_options.py, user-task signatures); every
+# other header reaches the job as Camunda's custom headers reach a worker.
+ENGINE_HEADERS = frozenset({"timeout", "heartbeat", "retryBackoff", "taskQueue", "local", "signature"})
+
+
+def job_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The custom headers a job receives, merged under its inputs (an input of the same name wins):
+    Camunda's workers read them beside the variables, so a ``mom.log`` given its message as a
+    header logs it."""
+    return {k: v for k, v in headers.items() if k and k not in ENGINE_HEADERS}
+
+
 def _all(node: etree._Element, path: str) -> list[etree._Element]:
     found = node.xpath(path, namespaces=NSMAP)
     return [e for e in found if isinstance(e, etree._Element)] if isinstance(found, list) else []

@@ -23,9 +23,16 @@ from bpmn import compensation
 from bpmn.diagram_limits import configured_diagram_limits
 from bpmn.dialect import EXPRESSION_TAGS, TIMER_TAGS, normalize_expressions, strip_feel_marker
 from bpmn.errors import BpmnError, Problem
-from bpmn.extensions import read_called_decision, read_called_element, read_task_extensions
+from bpmn.extensions import (
+    TaskExtensions,
+    job_headers,
+    read_called_decision,
+    read_called_element,
+    read_task_extensions,
+)
 from bpmn.script_engine import ScriptNotAllowed, check_source
 from bpmn.xml import BPMN_NS, NSMAP, ZEEBE_NS, parse_diagram
+from mom.task_catalog import task_type
 
 SUPPORTED_ELEMENTS = {
     "startEvent", "endEvent", "task", "serviceTask", "scriptTask", "userTask", "manualTask",
@@ -286,10 +293,28 @@ def _check_service_task(node: etree._Element, source: str, known_types: set[str]
         hint = f"did you mean '{close[0]}'? " if close else ""
         return [_problem(source, node, f"service task type '{ext.task_type}' is unknown; {hint}"
                                        f"'mom task-types' lists the {len(known_types)} known types")]
-    problems: list[Problem] = []
+    problems = _check_required_inputs(node, source, ext)
     for mapping in [*ext.inputs, *ext.outputs]:
         problems.extend(_check_code(mapping.source, "eval", node, source))
     return problems
+
+
+def _check_required_inputs(node: etree._Element, source: str, ext: TaskExtensions) -> list[Problem]:
+    """The inputs the task type's activity refuses to run without (mom/task_catalog.py ``required``)
+    must be given by an input mapping or a task header. A task without input mappings receives every
+    process variable, which lint cannot know: a warning then, an error when it maps its inputs."""
+    entry = task_type(str(ext.task_type))
+    given = {m.target for m in ext.inputs} | set(job_headers(ext.headers))
+    missing = [name for name in (entry.required if entry else ()) if name not in given]
+    if not missing:
+        return []
+    names = ", ".join(f"'{name}'" for name in missing)
+    how = (f'(zeebe:input target="{missing[0]}" or a zeebe:header key="{missing[0]}")')
+    if ext.inputs:
+        return [_problem(source, node, f"{ext.task_type} needs the input {names}, which this task does not map {how}")]
+    return [_problem(source, node, f"{ext.task_type} needs the input {names}: this task maps no inputs, so it "
+                                   f"runs only if a process variable of that name exists; map it {how}",
+                     severity="warning")]
 
 
 def _check_task_expressions(node: etree._Element, source: str) -> list[Problem]:

@@ -22,12 +22,14 @@ class TaskType:
     heartbeat_seconds: float | None = None
     retries: int = 5
     inputs: tuple[str, ...] = ()
+    # inputs the activity refuses to run without: lint checks a diagram gives them (mapping or header)
+    required: tuple[str, ...] = ()
 
 
 CATALOG: dict[str, TaskType] = {
     t.name: t
     for t in (
-        TaskType("mom.log", "Record a message in the process log", inputs=("message",)),
+        TaskType("mom.log", "Record a message in the process log", inputs=("message",), required=("message",)),
         TaskType("mom.wait", "Wait a number of seconds (trying diagrams without a plant)",
                  timeout_seconds=3600, heartbeat_seconds=10, inputs=("seconds",)),
         TaskType("mom.raise_error", "Fail with a business error code (trying error paths)",
@@ -116,6 +118,24 @@ CATALOG = {
     name: replace(t, timeout_seconds=RECORD_STEP_TIMEOUT_S) if name.startswith("records.") else t
     for name, t in CATALOG.items()
 }
+
+
+# What the activities refuse to run without (activities/maintenance.py and changes.py text_input).
+_REQUIRED = {
+    "maintenance.open_work_order": ("work_unit",),
+    "maintenance.hold_jobs": ("work_unit", "work_order"),
+    "maintenance.downtime_schedule": ("work_unit",),
+    "maintenance.resume_jobs": ("work_unit", "work_order"),
+    "maintenance.record_downtime": ("work_unit", "work_order"),
+    "maintenance.close_work_order": ("work_order",),
+    "changes.eco_impact": ("product_code",),
+    "changes.apply_eco": ("eco_number", "product_code"),
+    "changes.notify": ("group", "message"),
+    "changes.demand_schedule": ("order_number",),
+    "changes.demand_impact": ("order_number",),
+    "changes.update_demand": ("order_number",),
+}
+CATALOG = {name: replace(t, required=_REQUIRED[name]) if name in _REQUIRED else t for name, t in CATALOG.items()}
 
 
 def known_task_types() -> set[str]:

@@ -30,3 +30,11 @@ def test_catalog_and_workers_agree(tmp_path: Path) -> None:
         else:
             assert entry.name in cloud, entry.name
     assert not any(name.startswith("machine.") for name in cloud)
+
+
+def test_required_inputs_are_declared_inputs() -> None:
+    from mom.task_catalog import CATALOG
+
+    assert CATALOG["mom.log"].required == ("message",)
+    for entry in CATALOG.values():
+        assert set(entry.required) <= set(entry.inputs), entry.name

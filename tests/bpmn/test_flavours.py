@@ -26,7 +26,7 @@ def test_zeebe_extensions_become_service_calls_and_user_task_views() -> None:
     [call] = run.ready_service_calls()
     assert call.element_id == "log_request"
     assert call.task_type == "mom.log"
-    assert call.inputs == {"message": "order PO-5 qty 5"}
+    assert call.inputs == {"message": "order PO-5 qty 5", "category": "change"}  # its custom header too
     assert call.headers == {"category": "change"}
     assert call.retries == 3
     run.complete_service_task(call.task_id, {"logged": True})

@@ -55,3 +55,23 @@ def test_task_table_shows_diagram_text_literally() -> None:
                                 "assignee": None}]))
     assert "Check [bold]mail[/bold] :email:" in out.getvalue()
     assert "[qa]" in out.getvalue()
+
+
+def test_lint_names_a_missing_required_input(data_dir: Path) -> None:
+    """A mom.log task without 'message' passed lint and failed at run time."""
+    result = mom("lint", str(CAMUNDA / "log_without_message.bpmn"), data_dir=data_dir)
+    assert result.returncode == 1
+    assert "[log_nothing]: error: mom.log needs the input 'message'" in result.stdout, result.stdout
+
+
+def test_task_headers_reach_the_job(data_dir: Path) -> None:
+    """zeebe:taskHeaders reach the job as Camunda's custom headers: the message given as a header is
+    logged (before: lint passed it unchecked and the run ended in the incident
+    "mom.log needs an input 'message'")."""
+    lint = mom("lint", str(CAMUNDA / "log_message_header.bpmn"), data_dir=data_dir)
+    assert lint.returncode == 0, lint.stdout
+    result = mom("run", str(CAMUNDA / "log_message_header.bpmn"), "--var", "order_id=PO-9", "--json",
+                 data_dir=data_dir)
+    outcome = json.loads(result.stdout)
+    assert outcome["status"] == "completed", outcome
+    assert outcome["variables"]["header_logged"] is True
