@@ -122,6 +122,21 @@ async def list_instances(client: Client, *, offset: int = 0, limit: int = 100,
     return items, total
 
 
+async def wait_listed(client: Client, workflow_id: str, run_id: str | None, timeout: float = 2.0) -> bool:
+    """Wait until visibility lists a run that was just started (a few ms on the dev server), so that
+    whoever started it finds it in the list next; False when it took longer than ``timeout``."""
+    import asyncio
+
+    query = visibility_query(workflow_id=workflow_id) + (f" AND RunId = {_quoted(run_id)}" if run_id else "")
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        if (await client.count_workflows(query)).count:
+            return True
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+
+
 async def register_search_attributes(client: Client) -> list[str]:
     """Register the search attributes the instances publish where the namespace lacks them (a worker
     does this before it runs any instance: an upsert of an unknown attribute fails the workflow task).

@@ -18,7 +18,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from mom.process_store import ProcessStore
-from workflows import update_proof
+from workflows import instance_status, update_proof
 from workflows.contracts import (
     COMPLETE_USER_TASK_UPDATE,
     RETRY_UPDATE,
@@ -107,6 +107,7 @@ async def start_instance(
         id=wid,
         task_queue=task_queue,
         memo={"process_id": process_id, "version": chosen.version},
+        search_attributes=instance_status.identity_at_start(process_id, chosen.version, business_key, started_by),
     )
     return StartedInstance(wid, handle.result_run_id, process_id, chosen.version)
 

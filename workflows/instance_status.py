@@ -42,6 +42,7 @@ from collections.abc import Sequence
 
 from temporalio.common import (
     SearchAttributeKey,
+    SearchAttributePair,
     SearchAttributeUpdate,
     TypedSearchAttributes,
 )
@@ -91,6 +92,20 @@ def identity_updates(process_id: str, version: int | None, business_key: str | N
     if started_by:
         updates.append(STARTED_BY.value_set(started_by))
     return updates
+
+
+def identity_at_start(process_id: str, version: int | None, business_key: str | None,
+                      started_by: str | None) -> TypedSearchAttributes:
+    """The same, given by a client that starts an instance (no workflow command: listed by process and
+    business key from its start, before a worker has run it)."""
+    pairs: list[SearchAttributePair[str] | SearchAttributePair[int]] = [SearchAttributePair(PROCESS_ID, process_id)]
+    if version is not None:
+        pairs.append(SearchAttributePair(VERSION, int(version)))
+    if business_key:
+        pairs.append(SearchAttributePair(BUSINESS_KEY, business_key))
+    if started_by:
+        pairs.append(SearchAttributePair(STARTED_BY, started_by))
+    return TypedSearchAttributes(pairs)
 
 
 def status_updates(incident: bool, elements: Sequence[str]) -> list[SearchAttributeUpdate]:

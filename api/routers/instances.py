@@ -95,6 +95,8 @@ async def start(context: ContextDep, user: EngineerOrSupervisor, body: InstanceS
         await context.db(lambda s: _set_status(s, workflow_id, ProcessInstanceStatus.FAILED))
         raise
 
+    await instance_list.wait_listed(client, workflow_id, started.run_id)  # listed when the answer arrives
+
     def set_run(session: Session) -> InstanceOut:
         row = get_process_instance(session, workflow_id=workflow_id)
         row.run_id = started.run_id

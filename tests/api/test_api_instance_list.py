@@ -92,3 +92,15 @@ async def test_a_called_instance_is_listed_with_its_incident(api: Api, worker: N
     for process_id in ("call_child", "call_parent"):
         await listed_when(api, {"process_id": process_id, "business_key": key, "status": "completed"},
                           lambda i: i["open_incident"] is False)
+
+
+async def test_a_started_instance_is_listed_when_the_start_is_answered(api: Api) -> None:
+    """No worker runs it yet: the start gives process, version, business key and starter, and the API
+    answers once the list has it (a page that lists right after starting finds it)."""
+    await deploy(api, "incident.bpmn")
+    key = f"NOW-{uuid.uuid4().hex[:8]}"
+    started = await api.post("/instances", "erin", json={"process_id": "incident", "business_key": key})
+    assert started.status_code == 201, started.text
+    page = (await api.get("/instances", "otto", params={"process_id": "incident", "business_key": key})).json()
+    assert [(i["workflow_id"], i["status"], i["version"], i["started_by"]) for i in page["items"]] == [
+        (started.json()["workflow_id"], "running", 1, "erin")], page
