@@ -70,7 +70,7 @@ from mom.stack.ports import free_port, wait_for_port  # noqa: E402
 from mom.stack.temporal_server import TemporalDevServer  # noqa: E402
 from mom.users import add_user  # noqa: E402
 
-PASSWORD = "bench-password-123"
+PASSWORD = "load-test-inbox-9274"
 TARGET_P99_MS = 150.0
 TOTAL = re.compile(rb'"total":\s*(\d+)')
 SENDERS = 64  # open loop: client connections the scheduled inbox requests go out on
