@@ -26,7 +26,7 @@ from api.web import web_dist
 from mom.db import create_database_engine, create_session_factory
 from mom.db.migrate import upgrade_database
 from mom.settings import Settings, load_settings
-from mom.stack.temporal_server import TemporalDevServer
+from mom.stack.temporal_server import TemporalDevServer, connect_when_ready
 from mom.users import add_user
 from web.browsing import PASSWORD, Browsing
 from worker import build_worker
@@ -49,6 +49,21 @@ USERS: dict[str, dict[str, list[str]]] = {
     "otto": {"roles": ["operator"], "groups": ["operators"], "work_centers": [WORK_CENTER]},
     "ada": {"roles": ["admin"], "groups": ["admins"]},
 }
+
+
+@pytest.fixture(scope="session")
+def temporal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemporalDevServer]:
+    """The web tests' own Temporal server: pages list instances from its visibility, and the API tests'
+    instances (business keys such as PO-1, the orders of tests/web/plant_data.py) must not show there."""
+    base = tmp_path_factory.mktemp("temporal-web")
+    server = TemporalDevServer(db_file=base / "temporal.db", log_file=base / "temporal.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def temporal_client(temporal_server: TemporalDevServer) -> AsyncIterator[Client]:
+    yield await connect_when_ready(temporal_server.address)
 
 
 def _free_port() -> int:
