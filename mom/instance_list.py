@@ -109,9 +109,11 @@ def _text(value: object) -> str | None:
 async def list_instances(client: Client, *, offset: int = 0, limit: int = 100,
                          **criteria: object) -> tuple[list[ListedInstance], int]:
     """One page of instances matching ``criteria`` (see :func:`visibility_query`) and their count."""
+    items: list[ListedInstance] = []
+    if any(isinstance(v, str) and any(ord(c) < 32 for c in v) for v in criteria.values()):
+        return items, 0  # no process id or business key holds a control character (visibility refuses NUL)
     query = visibility_query(**criteria)  # type: ignore[arg-type]
     total = (await client.count_workflows(query)).count
-    items: list[ListedInstance] = []
     if offset >= total:
         return items, total
     index = 0

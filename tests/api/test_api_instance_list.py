@@ -57,6 +57,10 @@ async def test_incident_retry_and_end_show_in_the_list(api: Api, worker: None,  
                    {"business_key_prefix": "LS%"}, {"business_key_prefix": f"LS_{tag}"},
                    {"status": "completed", "business_key": key}):
         assert (await api.get("/instances", "otto", params=params)).json()["items"] == [], params
+    for odd in ("a'b", "a\\'b", "x\x00y", "é漢"):  # quoted into the visibility query, never a 500
+        for name in ("process_id", "business_key_prefix"):
+            answer = await api.get("/instances", "otto", params={name: odd})
+            assert answer.status_code == 200 and answer.json()["items"] == [], (name, odd, answer.text)
 
     retried = await api.post(f"/instances/{workflow_id}/retry", "sam", json={"variables": {"good": 9, "bad": 1}})
     assert retried.status_code == 200, retried.text
