@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from bpmn.dialect import normalize_expressions, strip_feel_marker
 from bpmn.errors import BpmnError, Problem
+from bpmn.extensions import read_called_decision
 from bpmn.lint import lint_diagram, parse_dmn
 from bpmn.parser import PlantBpmnParser
 from bpmn.spec_bundle import SpecBundle, sha256_of, spec_to_json
@@ -153,7 +154,7 @@ def compile_file(
     except OSError as exc:
         raise BpmnError.single(str(path), f"cannot read the file: {exc.strerror}") from None
     forms = load_form_files(sorted([*path.parent.glob("*.form"), *path.parent.glob("*.schema.json")]))
-    decisions = load_decision_files(sorted(path.parent.glob("*.dmn")))
+    decisions = decisions_for(path, raw)
     return compile_diagram(raw, str(path), known_types, process_id, forms, decisions), raw
 
 
@@ -166,3 +167,38 @@ def load_decision_files(paths: list[Path]) -> dict[str, bytes]:
         except OSError as exc:
             raise BpmnError.single(str(path), f"cannot read the DMN file: {exc.strerror}") from None
     return decisions
+
+
+def called_decision_ids(root: etree._Element) -> set[str]:
+    """The decisions the diagram's business rule tasks call."""
+    ids = set()
+    for task in root.iter(f"{{{BPMN_NS}}}businessRuleTask"):
+        decision_id = read_called_decision(task).get("decision_id")
+        if decision_id:
+            ids.add(str(decision_id))
+    return ids
+
+
+def decisions_for(path: Path, raw: bytes) -> dict[str, bytes]:
+    """The DMN files beside the diagram at ``path`` that define a decision it calls: the ones ``mom lint``
+    checks and the deploy compiles (one function, so both judge the same files). A DMN file nobody
+    calls is not read further, so a broken one beside the diagram does not refuse it (as Camunda
+    deploys each resource on its own); a malformed file is kept when its text names a called decision's
+    id, so its error (file and line) is reported."""
+    try:
+        wanted = called_decision_ids(parse_diagram(raw, str(path)))
+    except BpmnError:
+        return {}  # the diagram's own error is what lint reports
+    if not wanted:
+        return {}
+    decisions = load_decision_files(sorted(path.parent.glob("*.dmn")))
+    return {name: data for name, data in decisions.items() if _defines_any(name, data, wanted)}
+
+
+def _defines_any(name: str, data: bytes, wanted: set[str]) -> bool:
+    try:
+        root = parse_dmn(data, name)
+    except BpmnError:
+        return any(f'id="{decision_id}"'.encode() in data for decision_id in wanted)
+    return any(str(etree.QName(e).localname) == "decision" and e.get("id") in wanted
+               for e in root.iter() if isinstance(e.tag, str))

@@ -10,6 +10,7 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from bpmn.deploy import decisions_for
 from bpmn.errors import BpmnError
 from bpmn.lint import lint_diagram
 from mom import instances
@@ -104,7 +105,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
         except OSError as exc:
             errors.print(f"{path}: cannot read: {exc.strerror}")
             return 2
-        problems.extend(lint_diagram(data, str(path), known_task_types()))
+        # the DMN files the diagram calls, as the deploy and 'mom run' compile them
+        problems.extend(lint_diagram(data, str(path), known_task_types(), decisions_for(path, data)))
     if args.json:
         print_json([p.__dict__ for p in problems])
     else:

@@ -75,3 +75,26 @@ def test_task_headers_reach_the_job(data_dir: Path) -> None:
     outcome = json.loads(result.stdout)
     assert outcome["status"] == "completed", outcome
     assert outcome["variables"]["header_logged"] is True
+
+
+def test_an_unrelated_broken_dmn_beside_the_diagram_does_not_refuse_it(data_dir: Path) -> None:
+    """A folder of examples: every .dmn beside a diagram was compiled, so a broken one no task calls
+    refused the diagram ('malformed DMN XML' in unrelated_broken.dmn)."""
+    diagram = str(CAMUNDA / "decisions" / "grade_by_rules.bpmn")
+    lint = mom("lint", diagram, data_dir=data_dir)
+    assert lint.returncode == 0, lint.stdout
+    result = mom("run", diagram, "--var", "defects=0", "--var", "customer=x", "--json", data_dir=data_dir)
+    outcome = json.loads(result.stdout)
+    assert outcome["status"] == "completed", outcome
+    assert outcome["variables"]["grade"] == "A"
+
+
+def test_lint_and_run_judge_a_called_dmn_the_same(data_dir: Path) -> None:
+    """lint said ok for a diagram whose called decision table has a broken entry; the run said invalid."""
+    diagram = str(CAMUNDA / "decisions_invalid" / "grade_by_rules.bpmn")
+    where = "lot_grading.dmn:21 [r2_d]: error: DMN expression '< 3 )'"
+    lint = mom("lint", diagram, data_dir=data_dir)
+    assert lint.returncode == 1 and where in lint.stdout, lint.stdout
+    result = mom("run", diagram, "--json", data_dir=data_dir)
+    outcome = json.loads(result.stdout)
+    assert outcome["status"] == "invalid" and any(where in p for p in outcome["problems"]), outcome
