@@ -14,7 +14,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from bpmn.dialect import normalize_expressions, strip_feel_marker
 from bpmn.errors import BpmnError, Problem
 from bpmn.extensions import read_called_decision
-from bpmn.lint import lint_diagram, parse_dmn
+from bpmn.lint import lint_diagram, parse_dmn, spiff_line
 from bpmn.parser import PlantBpmnParser
 from bpmn.spec_bundle import SpecBundle, sha256_of, spec_to_json
 from bpmn.xml import BPMN_NS, ZEEBE_NS, parse_diagram
@@ -132,7 +132,7 @@ def compile_diagram(
             message_starts=message_start_names(root, process),
         )
     except ValidationException as exc:  # e.g. every process has isExecutable="false"
-        line = exc.line_number if isinstance(exc.line_number, int) else None
+        line = spiff_line(root, exc)
         raise BpmnError.single(source, str(exc.args[0] if exc.args else exc), line, exc.id or process_id) from None
     spec_json = spec_to_json(bundle)
     return CompiledProcess(

@@ -422,6 +422,7 @@ def lint_diagram(data: bytes | str, source: str, known_types: set[str],
     problems: list[Problem] = check_sizes(root, source)
     for process in processes:
         problems.extend(check_process(process, source, known_types))
+    problems.extend(check_data_associations(root, source))
     for subscription in root.iter(f"{{{ZEEBE_NS}}}subscription"):
         key = subscription.get("correlationKey") or ""
         if key.strip():
@@ -474,6 +475,36 @@ def check_sizes(root: etree._Element, source: str) -> list[Problem]:
             problems.append(_problem(source, element, f"parallel multi-instance of {int(text):,} instances; the "
                                                       f"limit is {limits.instances:,} (MOM_MAX_PARALLEL_INSTANCES): "
                                                       "make it sequential or let a service task handle the items"))
+    return problems
+
+
+def check_data_associations(root: etree._Element, source: str) -> list[Problem]:
+    """A data input association's source and a data output association's target must be a data object
+    reference whose ``dataObjectRef`` names a ``<bpmn:dataObject>``, or a data store reference
+    (checked by SpiffWorkflow). The problem names the line of the ``sourceRef`` / ``targetRef``."""
+    data_objects = {o.get("id") for o in root.iter(f"{{{BPMN_NS}}}dataObject")}
+    stores = {r.get("id") for r in root.iter(f"{{{BPMN_NS}}}dataStoreReference")}
+    references = {r.get("id"): r for r in root.iter(f"{{{BPMN_NS}}}dataObjectReference")}
+    problems: list[Problem] = []
+    for kind, end in (("dataInputAssociation", "sourceRef"), ("dataOutputAssociation", "targetRef")):
+        for ref in root.iter(f"{{{BPMN_NS}}}{end}"):
+            association = ref.getparent()
+            if association is None or _local(association) != kind:
+                continue
+            name = (ref.text or "").strip()
+            if name in stores:
+                continue
+            reference = references.get(name)
+            if reference is None:
+                why = f"'{name}' is not a data object reference of this diagram"
+            elif reference.get("dataObjectRef") not in data_objects:
+                why = (f"data object reference '{name}' names dataObjectRef '{reference.get('dataObjectRef')}', "
+                       "which is not a <bpmn:dataObject> of this diagram")
+            else:
+                continue
+            task = association.getparent()
+            problem = _problem(source, task if task is not None else association, f"<{kind}> {end}: {why}")
+            problems.append(dataclasses.replace(problem, line=_int(ref.sourceline)))
     return problems
 
 
@@ -548,6 +579,17 @@ def _spiff_problems(root: etree._Element, source: str, decisions: dict[str, byte
 
 TOO_DEEP = ("the diagram's flow is too long to follow: SpiffWorkflow reads a path of elements recursively and gives up "
             "after about 450 elements in a row; " + SPLIT_ADVICE)
+
+
+def spiff_line(root: etree._Element, exc: ValidationException) -> int | None:
+    """The line of SpiffWorkflow's finding: it reads ``line_number``, which lxml elements do not
+    have, so the line is found again from the element id it names."""
+    line = _int(exc.line_number)
+    if line is None and exc.id:
+        found = root.xpath("//*[@id=$id]", id=exc.id)
+        if isinstance(found, list) and found and isinstance(found[0], etree._Element):
+            line = _int(found[0].sourceline)
+    return line
 
 
 def _int(value: Any) -> int | None:

@@ -98,3 +98,16 @@ def test_lint_and_run_judge_a_called_dmn_the_same(data_dir: Path) -> None:
     result = mom("run", diagram, "--json", data_dir=data_dir)
     outcome = json.loads(result.stdout)
     assert outcome["status"] == "invalid" and any(where in p for p in outcome["problems"]), outcome
+
+
+def test_a_data_object_error_names_the_line(data_dir: Path, tmp_path: Path) -> None:
+    """SpiffWorkflow's 'Cannot resolve dataOutputAssociation <Element ...>' had no line."""
+    diagram = CAMUNDA / "data_object_missing.bpmn"
+    result = mom("lint", str(diagram), data_dir=data_dir)
+    assert result.returncode == 1
+    assert (f"{diagram}:11 [review]: error: <dataOutputAssociation> targetRef: data object reference 'order_ref' "
+            "names dataObjectRef 'order_data'") in result.stdout, result.stdout
+    fixed = tmp_path / "data_object.bpmn"
+    fixed.write_text(diagram.read_text().replace('<bpmn:startEvent id="start" />',
+                                                 '<bpmn:startEvent id="start" /><bpmn:dataObject id="order_data" />'))
+    assert mom("lint", str(fixed), data_dir=data_dir).returncode == 0
