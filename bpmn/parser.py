@@ -37,6 +37,8 @@ from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser, SubWorkflowPar
 from SpiffWorkflow.spiff.specs.defaults import (
     BusinessRuleTask,
     EventSubprocess,
+    ManualTask,
+    NoneTask,
     ParallelMultiInstanceTask,
     SequentialMultiInstanceTask,
     SubWorkflowTask,
@@ -70,6 +72,24 @@ class PlantServiceTask(SpiffServiceTask):  # type: ignore[misc]
 
     def _execute(self, task: Any) -> bool:
         return True
+
+
+class PassThroughTask(NoneTask):  # type: ignore[misc]
+    """A plain task (``bpmn:task``): Camunda 8 completes it at once, so does this engine. SpiffWorkflow
+    marks it manual (READY until someone completes it), which made such diagrams wait forever.
+    Specs deployed before keep SpiffWorkflow's class, so their running instances replay as recorded."""
+
+    def __init__(self, wf_spec: Any, name: str, **kwargs: Any) -> None:
+        super().__init__(wf_spec, name, **kwargs)
+        self.manual = False
+
+
+class PassThroughManualTask(ManualTask):  # type: ignore[misc]
+    """A manual task: work done outside any system; Camunda 8 passes through it (see PassThroughTask)."""
+
+    def __init__(self, wf_spec: Any, name: str, **kwargs: Any) -> None:
+        super().__init__(wf_spec, name, **kwargs)
+        self.manual = False
 
 
 class PlantCallActivity(SpiffServiceTask):  # type: ignore[misc]
@@ -542,6 +562,8 @@ class PlantBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
         full_tag("callActivity"): (PlantCallActivityParser, PlantCallActivity),
         full_tag("businessRuleTask"): (PlantBusinessRuleTaskParser, PlantBusinessRuleTask),
         full_tag("subProcess"): (PlantSubWorkflowParser, SubWorkflowTask),
+        full_tag("task"): (SpiffTaskParser, PassThroughTask),
+        full_tag("manualTask"): (SpiffTaskParser, PassThroughManualTask),
     }
 
     def __init__(self, forms: dict[str, dict[str, Any]] | None = None, decisions_required: bool = True) -> None:

@@ -12,6 +12,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import (
     BusinessRuleTaskConverter,
     ServiceTaskConverter,
+    SpiffBpmnTaskConverter,
     SpiffMultiInstanceConverter,
     SubWorkflowTaskConverter,
 )
@@ -19,6 +20,8 @@ from SpiffWorkflow.spiff.serializer.task_spec import (
 from bpmn.parser import (
     LocalItemSequentialMultiInstanceTask,
     OrderedParallelMultiInstanceTask,
+    PassThroughManualTask,
+    PassThroughTask,
     PlantBusinessRuleTask,
     PlantCallActivity,
     PlantEventSubprocess,
@@ -54,6 +57,8 @@ def workflow_serializer() -> BpmnWorkflowSerializer:
     config[PlantCallActivity] = ServiceTaskConverter
     config[PlantBusinessRuleTask] = BusinessRuleTaskConverter
     config[PlantEventSubprocess] = EventSubprocessConverter
+    config[PassThroughTask] = SpiffBpmnTaskConverter
+    config[PassThroughManualTask] = SpiffBpmnTaskConverter
     registry = BpmnWorkflowSerializer.configure(config)
     return BpmnWorkflowSerializer(registry)
 

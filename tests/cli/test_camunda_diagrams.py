@@ -111,3 +111,13 @@ def test_a_data_object_error_names_the_line(data_dir: Path, tmp_path: Path) -> N
     fixed.write_text(diagram.read_text().replace('<bpmn:startEvent id="start" />',
                                                  '<bpmn:startEvent id="start" /><bpmn:dataObject id="order_data" />'))
     assert mom("lint", str(fixed), data_dir=data_dir).returncode == 0
+
+
+def test_manual_and_plain_tasks_pass_through(data_dir: Path) -> None:
+    """Camunda 8 passes through manual and plain tasks; here they waited forever ('timed out', active:
+    sweep_floor)."""
+    result = mom("run", str(CAMUNDA / "manual_and_plain_tasks.bpmn"), "--timeout", "20", "--json",
+                 data_dir=data_dir)
+    outcome = json.loads(result.stdout)
+    assert outcome["status"] == "completed", outcome
+    assert outcome["completed"] == ["start", "sweep_floor", "think", "end"]
