@@ -7,6 +7,11 @@ station is not a signature). The completion body's ``password`` is checked again
 user's hash and then dropped: never stored, logged or sent to the workflow. The completion's audit
 entry records who signed, when and the meaning (:func:`mom.db.inbox.mark_task_completed`).
 
+The workflow enforces it too: the completion Update carries an attestation (meaning, signer)
+that the API adds only after this check, covered by the update proof; without it the workflow's
+validator refuses the completion (a client on Temporal's port, or ``mom complete`` without
+``--password-stdin``, cannot skip the password).
+
 Refusals name the field: no password is 422 (``password`` required); a wrong one is 403, not 401,
 because the token itself is fine (a 401 makes the web UI sign the person out).
 """

@@ -669,6 +669,12 @@ class ProcessRun:
             signature=(ext.headers.get("signature") or "").strip() or None,
         )
 
+    def user_task_signature(self, task_id: str) -> str | None:
+        """The meaning of the e-signature completing this ready user task needs (its header
+        ``signature``), or None; UnknownTask when it is not ready."""
+        task = self._ready_task(task_id, UserTask)
+        return (task_extensions(task.task_spec).headers.get("signature") or "").strip() or None
+
     def validate_user_task(self, task_id: str, data: Any, *, only_form_fields: bool = True) -> None:
         """Raise UnknownTask or FormInvalid; changes nothing. ``only_form_fields``: refuse fields the
         form does not have (see :mod:`bpmn.forms`)."""

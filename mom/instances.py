@@ -147,11 +147,15 @@ async def user_tasks(client: Client, workflow_id: str) -> list[dict[str, Any]]:
 async def complete_user_task(
     client: Client, workflow_id: str, task_id: str, data: dict[str, Any], user: str | None = None,
     reason: str | None = None, completed_at: datetime | None = None, proof_key: bytes | None = None,
+    signature: str | None = None,
 ) -> dict[str, Any]:
+    """``signature``: the meaning of the e-signature the caller has verified (the user's password
+    entered again, issue J.3); it is attested for ``user`` and covered by the proof."""
     check_process_instance_id(workflow_id)
     request = update_proof.signed(CompleteUserTask(
         task_id=task_id, data=data, user=user, reason=reason,
         completed_at=completed_at.isoformat() if completed_at else None,
+        signature={"meaning": signature, "signed_by": user} if signature else None,
     ), key=proof_key, namespace=client.namespace, workflow_id=workflow_id)
     try:
         return dict(await handle_for(client, workflow_id).execute_update(COMPLETE_USER_TASK_UPDATE, request))

@@ -753,6 +753,7 @@ class BpmnProcess:
             raise ApplicationError("the instance has not started: see its incident", type="UnknownTask")
         try:
             self._run.validate_user_task(request.task_id, request.data)
+            _check_signature(request, self._run.user_task_signature(request.task_id))
         except engine.UnknownTask as exc:
             raise ApplicationError(str(exc), type="UnknownTask") from None
         except engine.FormInvalid as exc:
@@ -801,6 +802,22 @@ def _check_proof(request: CompleteUserTask | RetryIncident | MigrateRequest) -> 
         update_proof.check(request, namespace=info.namespace, workflow_id=info.workflow_id, now=workflow.now())
     except update_proof.ProofRefused as exc:
         raise ApplicationError(str(exc), type="ProofRefused") from None
+
+
+def _check_signature(request: CompleteUserTask, meaning: str | None) -> None:
+    """Refuse the completion of a task marked for an e-signature (issue J.3) unless it carries the
+    attestation the API (or ``mom complete --password-stdin``) sets after checking the password: the
+    meaning and the signer, who must be the completing user. The proof covers the attestation
+    (:mod:`workflows.update_proof`), so only a key holder can add it. Validators only: never on replay."""
+    if meaning is None:
+        return
+    attested = request.signature or {}
+    if attested.get("meaning") != meaning or not request.user or attested.get("signed_by") != request.user:
+        raise ApplicationError(
+            f"task {request.task_id} needs an electronic signature ({meaning}) by {request.user!r}: complete it "
+            "in the inbox or through the REST API with the password, or with 'mom complete --password-stdin'",
+            {"errors": {"password": f"required: completing this task signs it as '{meaning}'"}},
+            type="SignatureRequired")
 
 
 def _watched_outcome(child_id: str, watch: asyncio.Task[Any]) -> ChildFinished:

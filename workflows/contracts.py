@@ -101,6 +101,9 @@ class CompleteUserTask:
     reason: str | None = None
     completed_at: str | None = None  # ISO time the API accepted it: the inbox row and the answer show the same
     proof: str | None = None  # workflows.update_proof: the API's checks passed (refused without)
+    # e-signature attestation (issue J.3): {"meaning", "signed_by"}, set only after the password was checked;
+    # covered by the proof; a task marked for signature is refused without it
+    signature: dict[str, Any] | None = None
 
 
 @dataclass

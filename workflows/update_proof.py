@@ -35,6 +35,11 @@ worker with another key still replay. The window is generous (:data:`PAST_WINDOW
 replayed inside it to the same instance for the same task and data only repeats what was proven
 (completions are idempotent by task id).
 
+An e-signature (issue J.3) rides on the same proof: ``CompleteUserTask.signature`` (the meaning
+and the signer), set only by a caller that checked the password, is part of the signed data when
+present (absent, the digest is the one before J.3), so an attestation added without the key does not
+match, and the workflow refuses a task marked for signature without one.
+
 The proof says that a holder of the key vouched for this user and this data; it does not stop a
 process on the port from cancelling, terminating or signalling instances, or from reading their
 histories. That is what mTLS on the port is for: the production layout (docker-compose.yml)
@@ -107,8 +112,10 @@ def _claims(request: PersonUpdate) -> tuple[str, str, str | None, dict[str, Any]
     """What a proof covers for each Update: its name, subject, user and the rest of its data
     (everything but the proof itself)."""
     if isinstance(request, CompleteUserTask):
-        return (COMPLETE_USER_TASK_UPDATE, request.task_id, request.user,
-                {"data": request.data, "reason": request.reason, "completed_at": request.completed_at})
+        fields: dict[str, Any] = {"data": request.data, "reason": request.reason, "completed_at": request.completed_at}
+        if request.signature is not None:  # the e-signature attestation (J.3): only a key holder can add it
+            fields["signature"] = request.signature
+        return COMPLETE_USER_TASK_UPDATE, request.task_id, request.user, fields
     if isinstance(request, RetryIncident):
         return RETRY_UPDATE, "", request.user, {"variables": request.variables}
     return MIGRATE_UPDATE, request.spec_sha256, request.user, {"version": request.version, "reason": request.reason}

@@ -160,7 +160,7 @@ async def drive(client: Client, workflow_id: str, completions: dict[str, dict[st
             try:
                 await instances.complete_user_task(client, workflow_id, task["task_id"],
                                                    completions[task["element_id"]], TRIAL_USER,
-                                                   proof_key=proof_key)
+                                                   proof_key=proof_key, signature=task.get("signature"))
             except instances.TaskRefused as exc:
                 await end_trial(client, workflow_id, f"{TRIAL_USER}: ended at a refused task completion")
                 return {"status": "incident", "variables": state["variables"], "completed": state["completed"],

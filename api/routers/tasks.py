@@ -225,7 +225,8 @@ async def complete(context: ContextDep, user: TaskWorker, task_id: str, body: Ta
     try:
         outcome = await instances.complete_user_task(client, workflow_id, task_id, body.data, user=user.username,
                                                      reason=body.reason, completed_at=completed_at,
-                                                     proof_key=context.settings.update_proof_key)
+                                                     proof_key=context.settings.update_proof_key,
+                                                     signature=task.signature)
     except instances.TaskRefused as exc:
         if exc.kind == "FormInvalid":
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,

@@ -72,6 +72,8 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
     p.add_argument("--data", default="{}", help="form data as a JSON object")
     p.add_argument("--instance", metavar="INSTANCE_ID", help="the task's instance (found when omitted)")
     p.add_argument("--user")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read --user's password from stdin: a task marked for e-signature needs it")
     p.set_defaults(func=cmd_complete)
 
     p = subparsers.add_parser("retry", help="retry an instance's incident, optionally fixing variables")
@@ -316,9 +318,13 @@ def cmd_complete(args: argparse.Namespace) -> int:
             if wid is None:
                 errors.print(f"task {args.task_id} is not pending in any running instance", markup=False)
                 return 1
+        pending = [t for t in await _pending_tasks(client, wid) if t["task_id"] == args.task_id]
+        meaning = pending[0].get("signature") if pending else None
+        if meaning and not _signed(cfg, args, meaning):
+            return 1
         try:
             result = await instances.complete_user_task(client, wid, args.task_id, data, args.user,
-                                                        proof_key=cfg.update_proof_key)
+                                                        proof_key=cfg.update_proof_key, signature=meaning)
         except instances.TaskRefused as exc:
             errors.print(f"refused ({exc.kind}): {exc}", markup=False)
             for field, message in exc.errors.items():
@@ -328,6 +334,35 @@ def cmd_complete(args: argparse.Namespace) -> int:
         return 0
 
     return run_async(complete())
+
+
+def _signed(cfg: Any, args: argparse.Namespace, meaning: str) -> bool:
+    """A task marked for an e-signature (issue J.3): only with ``--user`` and ``--password-stdin``
+    whose password matches that user's in the database; refused, naming the task, otherwise. The
+    password is read, checked and dropped (never sent to the workflow)."""
+    import sys
+
+    from mom.db import create_database_engine, create_session_factory
+    from mom.db.transactions import reading
+    from mom.users import find_user, verify_password
+
+    ref = f"task {args.task_id} needs an electronic signature ({meaning})"
+    if not args.user or not args.password_stdin:
+        errors.print(f"refused: {ref}: give --user and --password-stdin, or complete it in the inbox or "
+                     "through the REST API (POST /tasks/{id}/complete with the password)", markup=False)
+        return False
+    password = sys.stdin.readline().rstrip("\r\n")
+    engine = create_database_engine(cfg.effective_database_url)
+    try:
+        with reading(create_session_factory(engine)) as session:
+            account = find_user(session, username=args.user)
+            ok = bool(password) and account is not None and account.active and verify_password(
+                account.password_hash, password)
+    finally:
+        engine.dispose()
+    if not ok:
+        errors.print(f"refused: {ref}: wrong password for {args.user}; the task was not completed", markup=False)
+    return ok
 
 
 def cmd_retry(args: argparse.Namespace) -> int:

@@ -121,7 +121,7 @@ async def _drive(client: Any, workflow_id: str, completions: dict[str, Any], tim
             try:
                 await instances.complete_user_task(client, workflow_id, task["task_id"],
                                                    completions[task["element_id"]], "mom run",
-                                                   proof_key=proof_key)
+                                                   proof_key=proof_key, signature=task.get("signature"))
             except instances.TaskRefused as exc:
                 return {"status": "incident", "instance_id": workflow_id,
                         "incident": {"element_id": task["element_id"], "message": str(exc),

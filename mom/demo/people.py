@@ -52,6 +52,7 @@ class OpenTask:
     context: dict[str, Any]
     business_key: str | None
     row_id: int = 0
+    signature: str | None = None  # the e-signature meaning the task needs (J.3): the simulated person signs
 
 
 @dataclass
@@ -92,7 +93,7 @@ def open_tasks(session: Session, *, after_row: int = 0) -> list[OpenTask]:
         query = query.where(HumanTask.id > after_row)
     rows = session.scalars(query.order_by(HumanTask.id))
     return [OpenTask(str(t.workflow_task_id), str(t.workflow_id), str(t.process_key or ""), t.element_id,
-                     dict(t.context or {}), t.business_key, int(t.id)) for t in rows]
+                     dict(t.context or {}), t.business_key, int(t.id), t.signature) for t in rows]
 
 
 class ScriptedPeople:
@@ -259,7 +260,7 @@ class ScriptedPeople:
             if self.think_s:
                 await asyncio.sleep(self.think_s * self._rng.uniform(0.5, 1.5))
             await instances.complete_user_task(self.client, task.workflow_id, task.task_id, data,
-                                               user=BADGES[role], reason="demo shift")
+                                               user=BADGES[role], reason="demo shift", signature=task.signature)
         except instances.TaskRefused as exc:
             self.ledger.refused.append(f"{task.workflow_id} {task.element_id}: {exc} {exc.errors or ''}")
             _log.warning("refused: %s %s: %s %s", task.workflow_id, task.element_id, exc, exc.errors)

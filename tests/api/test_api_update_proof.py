@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_client import Api
+from api_client import PASSWORD, Api
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -137,3 +137,43 @@ async def test_forged_stale_and_borrowed_proofs_are_refused(
     assert done.status_code == 200, done.text
     final = await wait_for_status(api, workflow_id, "completed")
     assert final["variables"]["qty"] == 99
+
+
+async def test_a_proven_update_without_the_e_signature_is_refused(
+        api: Api, worker: None, temporal_server: TemporalDevServer, settings: Settings) -> None:  # noqa: F811
+    """Issue J.3: a task marked for signature is refused by the workflow itself, not only by the API,
+    when the Update (even with a valid proof) carries no attestation; an attestation added after the
+    proof was made does not match it; the API's completion with the password completes it."""
+    import dataclasses
+
+    from workflows import update_proof
+
+    xml = (DIAGRAMS / "approval.bpmn").read_text().replace(
+        '<zeebe:assignmentDefinition candidateGroups="supervisors" />',
+        '<zeebe:assignmentDefinition candidateGroups="supervisors" />\n'
+        '        <zeebe:taskHeaders><zeebe:header key="signature" value="approved by" /></zeebe:taskHeaders>',
+    ).replace('id="approval"', 'id="approval_sig_port"')
+    deployed = await api.post("/process-definitions", "erin",
+                              files={"file": ("approval_sig_port.bpmn", xml.encode(), "application/xml")})
+    assert deployed.status_code == 201, deployed.text
+    started = await api.post("/instances", "sam", json={"process_id": "approval_sig_port",
+                                                        "variables": {"order_id": "PO-SP", "qty": 2, "new_qty": 4}})
+    assert started.status_code == 201, started.text
+    workflow_id = str(started.json()["workflow_id"])
+    task = await wait_for_task(api, workflow_id)
+    assert task["signature"] == "approved by"
+    port = await Client.connect(temporal_server.address)
+    proven = update_proof.signed(CompleteUserTask(task_id=task["task_id"], data=DATA, user="sue"),
+                                 key=settings.update_proof_key, namespace=port.namespace, workflow_id=workflow_id)
+    cause = await refusal(port, workflow_id, COMPLETE_USER_TASK_UPDATE, proven)
+    assert cause.type == "SignatureRequired" and task["task_id"] in cause.message, cause
+    assert "approved by" in cause.message
+    added_later = dataclasses.replace(proven, signature={"meaning": "approved by", "signed_by": "sue"})
+    cause = await refusal(port, workflow_id, COMPLETE_USER_TASK_UPDATE, added_later)
+    assert cause.type == "ProofRefused" and "does not match" in cause.message, cause
+    assert await accepted_updates(port, workflow_id) == 0
+    assert (await api.get(f"/tasks/{task['task_id']}", "sue")).json()["status"] == "open"
+
+    done = await api.post(f"/tasks/{task['task_id']}/complete", "sue", json={"data": DATA, "password": PASSWORD})
+    assert done.status_code == 200, done.text
+    await wait_for_status(api, workflow_id, "completed")

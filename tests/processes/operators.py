@@ -30,7 +30,8 @@ async def next_task(client: Client, workflow_id: str, element_id: str, timeout: 
 async def complete(client: Client, workflow_id: str, element_id: str, data: dict[str, Any],
                    user: str = "tester") -> dict[str, Any]:
     task = await next_task(client, workflow_id, element_id)
-    await instances.complete_user_task(client, workflow_id, task["task_id"], data, user=user)
+    await instances.complete_user_task(client, workflow_id, task["task_id"], data, user=user,
+                                       signature=task.get("signature"))  # the tester signs (J.3)
     return task
 
 
