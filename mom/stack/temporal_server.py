@@ -8,13 +8,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mom.settings import Settings
 from mom.stack.lifeline import die_with_parent
-from mom.stack.ports import free_port, wait_for_port
+from mom.stack.ports import free_port, port_open
 from workflows import instance_status
 
 DEFAULT_PRAGMAS = ("journal_mode=wal", "synchronous=normal", "busy_timeout=5000")
@@ -79,8 +80,22 @@ class TemporalDevServer:
                 "--metrics-port", str(self.metrics_port)]
 
     def start(self, timeout: float = 60.0) -> TemporalDevServer:
-        if self.port == 0:
-            self.port = free_port()
+        """Start the server and wait until it listens. Ports chosen here (``port=0``) are free when chosen,
+        but another process may take one before the server binds it (an outgoing connection's ephemeral
+        port): the server then exits at once ("address already in use"), and it is started again on
+        other free ports, up to three times."""
+        chosen_here = self.port == 0
+        for attempt in range(3 if chosen_here else 1):
+            if chosen_here:
+                self.port = free_port()
+                self.metrics_port = 0 if attempt else self.metrics_port
+            self._launch()
+            if self._wait_listening(timeout):
+                return self
+        raise TimeoutError(f"Temporal dev server exited before listening on 127.0.0.1:{self.port}"
+                           + (f" (see {self.log_file})" if self.log_file else ""))
+
+    def _launch(self) -> None:
         if self.db_file is not None:
             self.db_file.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
@@ -92,12 +107,19 @@ class TemporalDevServer:
         finally:
             if not isinstance(log, int):
                 log.close()  # the child has its own descriptor
-        try:
-            wait_for_port("127.0.0.1", self.port, timeout, "Temporal dev server")
-        except TimeoutError:
-            self.stop()
-            raise
-        return self
+
+    def _wait_listening(self, timeout: float) -> bool:
+        """True once the server listens; False if it exited first; TimeoutError (server stopped) if neither."""
+        assert self.process is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return False
+            if port_open("127.0.0.1", self.port):
+                return True
+            time.sleep(0.1)
+        self.stop()
+        raise TimeoutError(f"Temporal dev server did not listen on 127.0.0.1:{self.port} within {timeout:.0f} s")
 
     def stop(self, kill: bool = False, timeout: float = 15.0) -> None:
         if self.process is None or self.process.poll() is not None:

@@ -49,3 +49,26 @@ def test_mom_up_starts_the_dev_server_with_the_configured_bound(tmp_path: Path,
     monkeypatch.setenv("MOM_TEMPORAL_HISTORY_CACHE_ENTRIES", "777")
     temporal = next(c for c in components(load_settings(), machines=0, seed=1) if c.name == "temporal")
     assert "history.hostLevelCacheMaxSize=777" in temporal.command
+
+
+def test_a_port_taken_between_choosing_and_binding_is_chosen_again(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A free port can be taken before the server binds it (an outgoing connection's ephemeral port took
+    the web tests' server port once: 'address already in use', and every web test failed at setup)."""
+    import socket
+
+    from mom.stack import temporal_server as module
+    from mom.stack.ports import free_port
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))  # bound, not listening: as a connection's local port, nothing answers there
+    first = [taken.getsockname()[1]]
+    monkeypatch.setattr(module, "free_port", lambda: first.pop() if first else free_port())
+    server = TemporalDevServer(db_file=None, log_file=tmp_path / "temporal.log")
+    try:
+        server.start(timeout=60)
+        assert server.port != taken.getsockname()[1]
+        assert "address already in use" in (tmp_path / "temporal.log").read_text()
+    finally:
+        server.stop()
+        taken.close()
